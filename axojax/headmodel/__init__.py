@@ -1,0 +1,12 @@
+"""Reduced-order head model: DAMAGE dynamics and a closed-form brain strain mode."""
+
+from axojax.headmodel._api import damage as damage
+from axojax.headmodel._api import peak_mps as peak_mps
+from axojax.headmodel._api import strain_history as strain_history
+from axojax.headmodel._model import AbstractHeadModel as AbstractHeadModel
+from axojax.headmodel._model import ReducedHeadModel as ReducedHeadModel
+from axojax.headmodel._strain import green_lagrange as green_lagrange
+from axojax.headmodel._strain import max_principal_strain as max_principal_strain
+from axojax.headmodel._strain import twist_strain as twist_strain
+from axojax.headmodel.io import ExternalStrain as ExternalStrain
+from axojax.headmodel.io import load_strain as load_strain

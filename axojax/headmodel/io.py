@@ -1,0 +1,169 @@
+"""Importing external strain tensor histories (e.g. from a finite-element head model).
+
+Formats:
+
+- NIfTI (`.nii`, `.nii.gz`): a 5-D image (x, y, z, t, 6), components in the order
+  xx, yy, zz, xy, yz, xz (tensor shear components E_ij, not engineering γ = 2 E_ij). The time step
+  comes from the header (`pixdim[4]` with its unit) or from `t_s`.
+- NPZ: `coords_mm` (V, 3), `t_s` (T,), `strain` (V, T, 6) in the order above or (V, T, 3, 3).
+
+Strain is Green–Lagrange [-] as a fraction (0.05 = 5 %); coordinates in the image's world space,
+normally MNI RAS [mm].
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from jaxtyping import Float
+
+from axojax._units import MAX_PLAUSIBLE_STRAIN, MS_TO_S
+
+__all__ = ["ExternalStrain", "load_strain", "voigt_to_tensor", "tensor_to_voigt"]
+
+#: Component order of the 6-vector form: xx, yy, zz, xy, yz, xz.
+VOIGT_ORDER = ((0, 0), (1, 1), (2, 2), (0, 1), (1, 2), (0, 2))
+
+
+class ExternalStrain(NamedTuple):
+    """Strain histories read from a file.
+
+    Attributes:
+        coords_mm: point coordinates (V, 3), world space [mm].
+        t_s: sample times (T,) [s].
+        strain: Green–Lagrange tensors (V, T, 3, 3) [-], symmetric.
+        affine: voxel-to-world affine (4, 4) [mm] (identity for point clouds).
+        grid_shape: (x, y, z) of a NIfTI grid (points in C order), or None for point clouds.
+    """
+
+    coords_mm: Float[np.ndarray, "vox 3"]
+    t_s: Float[np.ndarray, " time"]
+    strain: Float[np.ndarray, "vox time 3 3"]
+    affine: Float[np.ndarray, "4 4"]
+    grid_shape: tuple[int, int, int] | None
+
+
+def voigt_to_tensor(v: Float[np.ndarray, "*batch 6"]) -> Float[np.ndarray, "*batch 3 3"]:
+    """(xx, yy, zz, xy, yz, xz) -> symmetric 3 x 3 tensor."""
+    out = np.zeros(v.shape[:-1] + (3, 3), dtype=v.dtype)
+    for k, (i, j) in enumerate(VOIGT_ORDER):
+        out[..., i, j] = v[..., k]
+        out[..., j, i] = v[..., k]
+    return out
+
+
+def tensor_to_voigt(e: Float[np.ndarray, "*batch 3 3"]) -> Float[np.ndarray, "*batch 6"]:
+    """Symmetric 3 x 3 tensor -> (xx, yy, zz, xy, yz, xz)."""
+    return np.stack([e[..., i, j] for i, j in VOIGT_ORDER], axis=-1)
+
+
+def _check_strain(path, field: str, strain: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(strain)):
+        raise ValueError(f"{path}: field '{field}' contains NaN or inf")
+    if strain.shape[-1] == 6 and strain.shape[-2:] != (3, 3):
+        strain = voigt_to_tensor(strain)
+    elif strain.shape[-2:] == (3, 3):
+        asym = np.max(np.abs(strain - np.swapaxes(strain, -1, -2)), initial=0.0)
+        if asym > 1e-6 * max(1.0, np.max(np.abs(strain), initial=0.0)):
+            raise ValueError(f"{path}: field '{field}' is not symmetric (max |E - Eᵀ| = {asym:g})")
+    else:
+        raise ValueError(
+            f"{path}: field '{field}' must end in 6 (xx, yy, zz, xy, yz, xz) or (3, 3), "
+            f"got shape {strain.shape}"
+        )
+    peak = np.max(np.abs(strain), initial=0.0)
+    if peak > MAX_PLAUSIBLE_STRAIN:
+        raise ValueError(
+            f"{path}: field '{field}' reaches |E| = {peak:g} > {MAX_PLAUSIBLE_STRAIN:g}; "
+            "is it in percent? Give strain as a fraction."
+        )
+    return strain
+
+
+def _check_time(path, t_s: np.ndarray, n_t: int) -> np.ndarray:
+    t_s = np.asarray(t_s, dtype=np.float64).ravel()
+    if t_s.shape[0] != n_t:
+        raise ValueError(f"{path}: field 't_s' has {t_s.shape[0]} samples, strain has {n_t}")
+    if not np.all(np.isfinite(t_s)) or not np.all(np.diff(t_s) > 0):
+        raise ValueError(f"{path}: field 't_s' must be finite and strictly increasing")
+    return t_s
+
+
+def _load_npz(path: Path) -> ExternalStrain:
+    with np.load(path) as data:
+        keys = set(data.files)
+        for field in ("coords_mm", "t_s", "strain"):
+            if field not in keys:
+                raise ValueError(f"{path}: missing array '{field}' (has {sorted(keys)})")
+        coords = np.asarray(data["coords_mm"], dtype=np.float64)
+        strain = np.asarray(data["strain"], dtype=np.float64)
+        t_s = data["t_s"]
+    if coords.ndim != 2 or coords.shape[1] != 3:
+        raise ValueError(f"{path}: field 'coords_mm' must have shape (V, 3), got {coords.shape}")
+    if strain.ndim not in (3, 4) or strain.shape[0] != coords.shape[0]:
+        raise ValueError(
+            f"{path}: field 'strain' must have shape ({coords.shape[0]}, T, 6) or "
+            f"({coords.shape[0]}, T, 3, 3), got {strain.shape}"
+        )
+    if not np.all(np.isfinite(coords)):
+        raise ValueError(f"{path}: field 'coords_mm' contains NaN or inf")
+    strain = _check_strain(path, "strain", strain)
+    t_s = _check_time(path, t_s, strain.shape[1])
+    return ExternalStrain(coords, t_s, strain, np.eye(4), None)
+
+
+def _load_nifti(path: Path, t_s) -> ExternalStrain:
+    import nibabel as nib
+
+    img = nib.load(str(path))
+    data = np.asarray(img.dataobj, dtype=np.float64)
+    if data.ndim != 5 or data.shape[-1] != 6:
+        raise ValueError(
+            f"{path}: image must be 5-D (x, y, z, t, 6) with components xx, yy, zz, xy, yz, xz, "
+            f"got shape {data.shape}"
+        )
+    nx, ny, nz, n_t, _ = data.shape
+    strain = _check_strain(path, "image", data.reshape(nx * ny * nz, n_t, 6))
+    if t_s is None:
+        zooms = img.header.get_zooms()
+        unit = img.header.get_xyzt_units()[1]
+        scale = {"sec": 1.0, "msec": MS_TO_S, "usec": 1.0e-6}.get(unit)
+        if scale is None or zooms[3] <= 0:
+            raise ValueError(
+                f"{path}: header time unit is '{unit}' (step {zooms[3]}); pass t_s explicitly"
+            )
+        t_s = np.arange(n_t) * (zooms[3] * scale)
+    t_s = _check_time(path, t_s, n_t)
+    ijk = np.stack(np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij"), -1)
+    ijk = ijk.reshape(-1, 3).astype(np.float64)
+    affine = np.asarray(img.affine, dtype=np.float64)
+    coords = ijk @ affine[:3, :3].T + affine[:3, 3]
+    return ExternalStrain(coords, t_s, strain, affine, (nx, ny, nz))
+
+
+def load_strain(path: str | Path, *, t_s=None) -> ExternalStrain:
+    """Read an external Green–Lagrange strain tensor history.
+
+    Args:
+        path: `.nii`, `.nii.gz` or `.npz` file (module docstring).
+        t_s: sample times [s] for a NIfTI whose header lacks a time unit (ignored for NPZ).
+
+    Returns:
+        `ExternalStrain` (NumPy float64 arrays; pass to `jnp.asarray` as needed).
+
+    Raises:
+        ValueError: unknown suffix, missing field, wrong last dimension, NaN, percent-looking
+            values, a non-symmetric tensor, or a time axis whose length differs from the strain's.
+        FileNotFoundError: `path` does not exist.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    name = path.name.lower()
+    if name.endswith(".npz"):
+        return _load_npz(path)
+    if name.endswith(".nii") or name.endswith(".nii.gz"):
+        return _load_nifti(path, t_s)
+    raise ValueError(f"{path}: unknown suffix (need .nii, .nii.gz or .npz)")

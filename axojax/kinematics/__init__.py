@@ -1,0 +1,23 @@
+"""Head impact kinematics: the `Impact` container, readers, resampling and synthetic pulses."""
+
+from axojax.kinematics._impact import Impact as Impact
+from axojax.kinematics._resample import (
+    derive_ang_acc as derive_ang_acc,
+)
+from axojax.kinematics._resample import (
+    resample_impact as resample_impact,
+)
+from axojax.kinematics._resample import (
+    resample_to_window as resample_to_window,
+)
+from axojax.kinematics._resample import (
+    window_grid as window_grid,
+)
+from axojax.kinematics.io import load_impact as load_impact
+from axojax.kinematics.io import load_impacts as load_impacts
+from axojax.kinematics.synthetic import (
+    half_sine_pulse as half_sine_pulse,
+)
+from axojax.kinematics.synthetic import (
+    synthetic_impacts as synthetic_impacts,
+)
