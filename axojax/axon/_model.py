@@ -204,12 +204,18 @@ def _node_distances(vol: Array) -> Array:
 
 def geometry(ip: Internal, grid: Grid) -> Geometry:
     dtype = ip.mt_half.dtype
-    mt_vol = ip.mt_half[:, None] * grid.unit_widths(grid.n_mt, dtype)
+    mt_vol = ip.mt_half[:, None] * grid.unit_widths(grid.n_mt, dtype)[None, :]
     nf_vol = ip.nf_half * grid.unit_widths(grid.n_nf, dtype)
     h_gap = ip.gap_half / grid.n_gap
     ax_vol = jnp.concatenate([mt_vol[-1], jnp.ones((grid.n_gap,), dtype) * h_gap])
-    return Geometry(mt_vol=mt_vol, mt_dx=_node_distances(mt_vol), nf_vol=nf_vol,
-                    nf_dx=_node_distances(nf_vol), ax_vol=ax_vol, ax_dx=_node_distances(ax_vol))
+    return Geometry(
+        mt_vol=mt_vol,
+        mt_dx=_node_distances(mt_vol),
+        nf_vol=nf_vol,
+        nf_dx=_node_distances(nf_vol),
+        ax_vol=ax_vol,
+        ax_dx=_node_distances(ax_vol),
+    )
 
 
 class Fields(eqx.Module):
@@ -229,24 +235,37 @@ def _free_bar(ea, vol, dx, rho_phi, kl, km, sv, eps):
     return _bar_solve(ea, dx, vol, c, b, right_flux=-ea * eps, right_dirichlet_conductance=0.0)
 
 
-def equilibrium(state: State, eps: Float[Array, ""], ip: Internal, geo: Geometry, grid: Grid) -> Fields:
+def equilibrium(
+    state: State, eps: Float[Array, ""], ip: Internal, geo: Geometry, grid: Grid
+) -> Fields:
     """Quasi-static equilibrium for axonal (fiber) strain `eps` [-] given the internal state."""
     phi = jnp.exp(-state.tau_psi)
-    mt_u = _free_bar(ip.mt_ea, geo.mt_vol, geo.mt_dx, ip.tau_rho * phi, ip.tau_kl, ip.tau_km,
-                     state.tau_sv, eps)
+    mt_u = _free_bar(
+        ip.mt_ea, geo.mt_vol, geo.mt_dx, ip.tau_rho * phi, ip.tau_kl, ip.tau_km, state.tau_sv, eps
+    )
     # NF damage does not feed back into NF stiffness (NFs carry little load; Hasan 2022).
-    nf_u = _free_bar(ip.nf_ea, geo.nf_vol, geo.nf_dx, ip.nf_rho, ip.nf_kl, ip.nf_km, state.nf_q, eps)
+    nf_u = _free_bar(
+        ip.nf_ea, geo.nf_vol, geo.nf_dx, ip.nf_rho, ip.nf_kl, ip.nf_km, state.nf_q, eps
+    )
     # Axolemma over the longest MT class, then the half gap: links only over the MT.
     s_ref = mt_u[-1]
     zg = jnp.zeros((grid.n_gap,), s_ref.dtype)
     on_mt = jnp.concatenate([jnp.ones_like(s_ref), zg])
     c_ax = ip.ax_ecm + on_mt * (ip.ax_kl + ip.ax_km)
     b_ax = jnp.concatenate([(ip.ax_kl + ip.ax_km) * s_ref + ip.ax_km * state.ax_q, zg])
-    ax_v = _bar_solve(ip.ax_ea, geo.ax_dx, geo.ax_vol, c_ax, b_ax, right_flux=0.0,
-                      right_dirichlet_conductance=2.0 * ip.ax_ea / geo.ax_dx[-1])
+    ax_v = _bar_solve(
+        ip.ax_ea,
+        geo.ax_dx,
+        geo.ax_vol,
+        c_ax,
+        b_ax,
+        right_flux=0.0,
+        right_dirichlet_conductance=2.0 * ip.ax_ea / geo.ax_dx[-1],
+    )
     tau_force = (ip.tau_kl + ip.tau_km) * mt_u - ip.tau_km * state.tau_sv
-    return Fields(mt_u=mt_u, nf_u=nf_u, ax_v=ax_v, tau_force=tau_force,
-                  tau_stretch=mt_u - state.tau_sv)
+    return Fields(
+        mt_u=mt_u, nf_u=nf_u, ax_v=ax_v, tau_force=tau_force, tau_stretch=mt_u - state.tau_sv
+    )
 
 
 def _saturating_hazard(excess: Array, rate: Array) -> Array:
@@ -273,8 +292,9 @@ def vector_field(state: State, eps: Array, ip: Internal, geo: Geometry, grid: Gr
     f = equilibrium(state, eps, ip, geo, grid)
     d_sv = (f.mt_u - state.tau_sv) / ip.tau_relax
     gamma = jnp.abs(f.tau_stretch) / ip.tau_stretch_fail
-    bell = ip.tau_k_bell * (jnp.cosh(jnp.clip(f.tau_force / ip.tau_f_bell,
-                                              -_MAX_BELL_ARG, _MAX_BELL_ARG)) - 1.0)
+    bell = ip.tau_k_bell * (
+        jnp.cosh(jnp.clip(f.tau_force / ip.tau_f_bell, -_MAX_BELL_ARG, _MAX_BELL_ARG)) - 1.0
+    )
     hazard = _saturating_hazard(gamma - 1.0, ip.tau_k_rupt) + bell
     d_psi = hazard - ip.tau_k_on * (jnp.exp(jnp.minimum(state.tau_psi, _MAX_BELL_ARG)) - 1.0)
     d_nfq = (f.nf_u - state.nf_q) / ip.nf_relax
@@ -303,17 +323,18 @@ def readout(state: State, eps: Array, ip: Internal, geo: Geometry, grid: Grid) -
     f = equilibrium(state, eps, ip, geo, grid)
     mt_by_class = jnp.max(free_bar_face_strain(f.mt_u, geo.mt_vol, geo.mt_dx, eps), axis=-1)
     v = f.ax_v
-    ax_faces = jnp.concatenate([
-        2.0 * v[:1] / geo.ax_vol[0],
-        jnp.diff(v) / geo.ax_dx[:-1],
-        -2.0 * v[-1:] / geo.ax_dx[-1],
-    ])
+    ax_faces = jnp.concatenate(
+        [
+            2.0 * v[:1] / geo.ax_vol[0],
+            jnp.diff(v) / geo.ax_dx[:-1],
+            -2.0 * v[-1:] / geo.ax_dx[-1],
+        ]
+    )
     nf_eps = nf_node_strain(f.nf_u, geo.nf_vol, geo.nf_dx, eps)
-    phi_tau = jnp.exp(-state.tau_psi)
-    failed_by_class = 1.0 - jnp.sum(phi_tau * geo.mt_vol, axis=-1) / ip.mt_half
+    failed_by_class = jnp.sum(-jnp.expm1(-state.tau_psi) * geo.mt_vol, axis=-1) / ip.mt_half
     w_len = ip.mt_w * ip.mt_half
     tau_failed = jnp.sum(w_len * failed_by_class) / jnp.sum(w_len)
-    nf_failed = 1.0 - jnp.sum(jnp.exp(-state.nf_psi) * geo.nf_vol) / ip.nf_half
+    nf_failed = jnp.sum(-jnp.expm1(-state.nf_psi) * geo.nf_vol) / ip.nf_half
     return Readout(
         mt_strain=jnp.max(mt_by_class),
         mt_strain_by_class=mt_by_class,

@@ -98,7 +98,10 @@ class AxonParams(eqx.Module):
     mt_gap_um: Float[Array, ""] = _field()
 
     def __check_init__(self):
-        if self.mt_lengths_um.ndim != 1 or self.mt_length_fractions.shape != self.mt_lengths_um.shape:
+        if (
+            self.mt_lengths_um.ndim != 1
+            or self.mt_length_fractions.shape != self.mt_lengths_um.shape
+        ):
             raise ValueError(
                 "AxonParams: mt_lengths_um and mt_length_fractions must be 1-D of equal length, got "
                 f"{self.mt_lengths_um.shape} and {self.mt_length_fractions.shape}"
@@ -107,8 +110,9 @@ class AxonParams(eqx.Module):
             if f.name in ("mt_lengths_um", "mt_length_fractions"):
                 continue
             if getattr(self, f.name).ndim != 0:
-                raise ValueError(f"AxonParams.{f.name} must be a scalar, got shape "
-                                 f"{getattr(self, f.name).shape}")
+                raise ValueError(
+                    f"AxonParams.{f.name} must be a scalar, got shape {getattr(self, f.name).shape}"
+                )
 
     @property
     def n_classes(self) -> int:
@@ -121,8 +125,9 @@ class AxonParams(eqx.Module):
 
     def astype(self, dtype) -> AxonParams:
         """All fields cast to a floating dtype (float32 default, float64 for tests)."""
-        return AxonParams(**{f.name: jnp.asarray(getattr(self, f.name), dtype)
-                             for f in dataclasses.fields(self)})
+        return AxonParams(
+            **{f.name: jnp.asarray(getattr(self, f.name), dtype) for f in dataclasses.fields(self)}
+        )
 
     @classmethod
     def male(cls) -> AxonParams:

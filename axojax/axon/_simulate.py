@@ -88,7 +88,8 @@ def _solve_one(t_ms, strain, params: AxonParams, settings: SolverSettings, with_
         y0=y0,
         saveat=diffrax.SaveAt(ts=t_ms),
         stepsize_controller=diffrax.ClipStepSizeController(
-            diffrax.PIDController(rtol=settings.rtol, atol=settings.atol), step_ts=t_ms),
+            diffrax.PIDController(rtol=settings.rtol, atol=settings.atol), step_ts=t_ms
+        ),
         max_steps=settings.max_steps,
         throw=False,
     )
@@ -141,7 +142,9 @@ def validate_profile(t: ArrayLike, strain: ArrayLike, *, name: str = "strain") -
     """
     t_shape, s_shape = np.shape(t), np.shape(strain)
     if len(t_shape) != 1 or t_shape[0] < 2:
-        raise ValueError(f"t: expected a 1-D time grid [s] with at least 2 samples, got shape {t_shape}")
+        raise ValueError(
+            f"t: expected a 1-D time grid [s] with at least 2 samples, got shape {t_shape}"
+        )
     if len(s_shape) not in (1, 2) or s_shape[-1] != t_shape[0]:
         raise ValueError(
             f"{name}: expected shape (T,) or (B, T) with T = len(t) = {t_shape[0]}, got {s_shape}"
@@ -153,7 +156,7 @@ def validate_profile(t: ArrayLike, strain: ArrayLike, *, name: str = "strain") -
         if not np.all(np.diff(tn) > 0):
             i = int(np.argmin(np.diff(tn) > 0))
             raise ValueError(f"t: must be strictly increasing; t[{i + 1}] <= t[{i}]")
-        if tn[-1] - tn[0] > 100.0:
+        if tn[-1] - tn[0] > 10.0:
             raise ValueError(f"t: spans {tn[-1] - tn[0]:g} s; expected seconds (is it in ms?)")
     if not _is_traced(strain):
         sn = np.asarray(strain, dtype=float)
@@ -169,8 +172,8 @@ def validate_profile(t: ArrayLike, strain: ArrayLike, *, name: str = "strain") -
 
 
 def simulate(
-    t: Float[ArrayLike, " time"],
-    strain: Float[ArrayLike, "*batch time"],
+    t: ArrayLike,
+    strain: ArrayLike,
     params: AxonParams | None = None,
     *,
     history: bool = False,
@@ -211,8 +214,11 @@ def simulate(
     if not _is_traced(out.success):
         n_bad = int(np.size(out.success) - np.count_nonzero(np.asarray(out.success)))
         if n_bad:
-            warnings.warn(f"axon model: {n_bad} solve(s) failed (success=False, outputs NaN)",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"axon model: {n_bad} solve(s) failed (success=False, outputs NaN)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     return out
 
 
@@ -223,8 +229,8 @@ def iter_chunks(n: int, chunk_size: int) -> Iterator[slice]:
 
 
 def simulate_chunked(
-    t: Float[ArrayLike, " time"],
-    strain: Float[ArrayLike, "batch time"],
+    t: ArrayLike,
+    strain: ArrayLike,
     params: AxonParams | None = None,
     *,
     chunk_size: int = 1024,
@@ -244,8 +250,11 @@ def simulate_chunked(
     n = np.shape(strain)[0]
     keys = (*OUTPUT_NAMES, "success", "status")
     parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
-    dtype = np.asarray(strain[:1]).dtype if np.issubdtype(np.asarray(strain[:1]).dtype,
-                                                           np.floating) else np.float32
+    dtype = (
+        np.asarray(strain[:1]).dtype
+        if np.issubdtype(np.asarray(strain[:1]).dtype, np.floating)
+        else np.float32
+    )
     for sl in iter_chunks(n, chunk_size):
         chunk = np.asarray(strain[sl], dtype=dtype)
         m = chunk.shape[0]
@@ -259,6 +268,9 @@ def simulate_chunked(
     out = {k: np.concatenate(v) for k, v in parts.items()}
     n_bad = int(n - np.count_nonzero(out["success"]))
     if n_bad:
-        warnings.warn(f"axon model: {n_bad} of {n} solve(s) failed (success=False, outputs NaN)",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"axon model: {n_bad} of {n} solve(s) failed (success=False, outputs NaN)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return out

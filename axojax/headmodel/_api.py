@@ -32,10 +32,11 @@ def damage(
     Raises:
         TypeError: an `Impact` together with `ang_acc_rad_s2`, or times without it.
 
+    >>> from axojax.headmodel import ReducedHeadModel
     >>> from axojax.kinematics import half_sine_pulse
     >>> model = ReducedHeadModel()
-    >>> round(float(damage(model, half_sine_pulse(5000.0, 10.0, (0.0, 1.0, 0.0), 0.1))), 3)
-    0.336
+    >>> round(float(damage(model, half_sine_pulse(5000.0, 10.0, (0.0, 1.0, 0.0), 0.1))), 2)
+    0.34
     """
     if isinstance(impact_or_t_s, Impact):
         if ang_acc_rad_s2 is not None:
