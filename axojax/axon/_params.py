@@ -61,9 +61,7 @@ class AxonParams(eqx.Module):
     | axolemma_ecm_stiffness_pn_per_um2 | 200 | pN/um per um | [inferred] tissue tether |
     | mt_gap_um | 1.0 | um | gap between MT ends under the axolemma [inferred] |
 
-    The female preset follows Dollé et al. 2018 (thinner axons, fewer MTs): fewer taus per MT
-    length is not what they measured, so we scale what they did measure: fewer MTs share the
-    load of the axolemma (axolemma area per MT up), shorter MTs, thinner axon (axolemma area down).
+    `female()` scales these after Dollé et al. 2018 (see its docstring).
     """
 
     mt_youngs_modulus_gpa: Float[Array, ""] = _field()
@@ -167,16 +165,17 @@ class AxonParams(eqx.Module):
 
     @classmethod
     def female(cls) -> AxonParams:
-        """Female preset after Dollé et al. 2018 (Exp Neurol 300:121): thinner axons with fewer MTs.
+        """Female preset after Dollé et al. 2018 (Exp Neurol 300:121): thinner axons, fewer MTs.
 
-        Changes from `male` [inferred from the reported trend, to calibrate]: axon diameter
-        ~0.8x (axolemma area 0.8x), MTs ~0.7x as many, so each MT carries more of the load that
-        the axolemma and tissue transfer: tau density per MT length unchanged, MT lengths 0.8x.
+        [inferred from the reported trend, to calibrate] Axon diameter ~0.8x (axolemma area 0.8x);
+        ~0.7x as many MTs share the cross-linking matrix and the axolemma, so each MT gets 1/0.7x
+        the tau density and the axolemma-MT link stiffness per MT. The shorter shear-lag length
+        raises MT strain for the same fiber strain: the higher MT rupture risk Dollé et al. report.
         """
         m = cls.male()
         return m.replace(
             axolemma_area_nm2=m.axolemma_area_nm2 * 0.8,
-            mt_lengths_um=m.mt_lengths_um * 0.8,
+            tau_density_per_um=m.tau_density_per_um / 0.7,
             axolemma_link_inst_pn_per_um2=m.axolemma_link_inst_pn_per_um2 / 0.7,
             axolemma_link_long_pn_per_um2=m.axolemma_link_long_pn_per_um2 / 0.7,
         )

@@ -94,3 +94,18 @@ def test_nakadate_swelling_cells_separated(ramp_grid):
         assert nf[(r, 0.10)] < 5.0
     assert nf[(50.0, 0.15)] > 5.0
     assert nf[(30.0, 0.20)] > 5.0
+
+
+def test_female_preset_strains_microtubules_more(ramp_grid):
+    """Dollé et al. 2018 (Exp Neurol 300:121): female axons (thinner, fewer MTs) are at higher MT
+    rupture risk under the same load: the female preset gives higher peak MT strain."""
+    from axojax.axon import AxonParams
+
+    from .conftest import ramp
+
+    _, male = ramp_grid
+    e = np.stack([ramp(T_FAST, r, a) for r in RATES for a in AMPS])
+    female = np.asarray(simulate(T_FAST, e, AxonParams.female(), history=True).as_array())
+    female = female.reshape(male.shape)
+    moving = slice(1, None)  # nonzero amplitudes
+    assert np.all(female[:, moving, 0] > male[:, moving, 0])
