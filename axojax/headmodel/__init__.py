@@ -9,4 +9,5 @@ from axojax.headmodel._strain import green_lagrange as green_lagrange
 from axojax.headmodel._strain import max_principal_strain as max_principal_strain
 from axojax.headmodel._strain import twist_strain as twist_strain
 from axojax.headmodel.io import ExternalStrain as ExternalStrain
+from axojax.headmodel.io import load_d3plot_strain as load_d3plot_strain
 from axojax.headmodel.io import load_strain as load_strain

@@ -6,6 +6,9 @@ Formats:
   xx, yy, zz, xy, yz, xz (tensor shear components E_ij, not engineering γ = 2 E_ij). The time step
   comes from the header (`pixdim[4]` with its unit) or from `t_s`.
 - NPZ: `coords_mm` (V, 3), `t_s` (T,), `strain` (V, T, 6) in the order above or (V, T, 3, 3).
+- LS-DYNA d3plot (`load_d3plot_strain`, optional extra `axojax[d3plot]`, lasso-python): solid
+  element strain `element_solid_strain` (n_states, n_solids, n_layers, 6), one point per solid
+  element at its centroid.
 
 Strain is Green–Lagrange [-] as a fraction (0.05 = 5 %); coordinates in the image's world space,
 normally MNI RAS [mm].
@@ -21,10 +24,20 @@ from jaxtyping import Float
 
 from axojax._units import MAX_PLAUSIBLE_STRAIN, MS_TO_S
 
-__all__ = ["ExternalStrain", "load_strain", "voigt_to_tensor", "tensor_to_voigt"]
+__all__ = [
+    "ExternalStrain",
+    "load_strain",
+    "load_d3plot_strain",
+    "voigt_to_tensor",
+    "tensor_to_voigt",
+]
 
 #: Component order of the 6-vector form: xx, yy, zz, xy, yz, xz.
 VOIGT_ORDER = ((0, 0), (1, 1), (2, 2), (0, 1), (1, 2), (0, 2))
+
+#: Longest plausible d3plot record [s]; longer means the time unit is wrong (impacts last
+#: tens to hundreds of ms).
+MAX_D3PLOT_DURATION_S = 10.0
 
 
 class ExternalStrain(NamedTuple):
@@ -167,3 +180,111 @@ def load_strain(path: str | Path, *, t_s=None) -> ExternalStrain:
     if name.endswith(".nii") or name.endswith(".nii.gz"):
         return _load_nifti(path, t_s)
     raise ValueError(f"{path}: unknown suffix (need .nii, .nii.gz or .npz)")
+
+
+def _solid_centroids(nodes: np.ndarray, conn: np.ndarray) -> np.ndarray:
+    """Centroid of each solid's distinct nodes; LS-DYNA stores tetrahedra, pentahedra and other
+    degenerate solids as 8 node slots with repeated nodes, which must count once."""
+    repeated = np.zeros(conn.shape, dtype=bool)
+    for j in range(1, conn.shape[1]):  # over the 8 node slots, not over elements
+        repeated[:, j] = np.any(conn[:, j : j + 1] == conn[:, :j], axis=1)
+    keep = (~repeated)[..., None]
+    return np.sum(nodes[conn] * keep, axis=1) / np.sum(keep, axis=1)
+
+
+def load_d3plot_strain(
+    path: str | Path,
+    *,
+    element_centroids: bool = True,
+    time_unit_s: float = MS_TO_S,
+    length_unit_mm: float = 1.0,
+) -> ExternalStrain:
+    """Read the solid element strain history of an LS-DYNA d3plot (needs lasso-python).
+
+    One point per solid element. `element_solid_strain` (n_states, n_solids, n_layers, 6), in the
+    order xx, yy, zz, xy, yz, xz in the global frame, is averaged over the integration-point
+    layers (1 or 8) and turned into symmetric tensors. The shear components LS-DYNA writes are
+    tensor components E_ij, not engineering shear γ_ij = 2 E_ij (Oasys D3PLOT manual,
+    "Manipulations of strain tensor components": "there is absolutely no factor of 2"), so they
+    are used as they are. The strain is written only when the deck sets STRFLG = 1 in
+    `*DATABASE_EXTENT_BINARY`. The strain measure is LS-DYNA's own (for solids generally not
+    Green–Lagrange; the two agree to first order at small strain); no conversion is made.
+
+    LS-DYNA has no unit system of its own: state times are multiplied by `time_unit_s` and node
+    coordinates by `length_unit_mm`. The defaults fit the mm–ms–kg system of most head models
+    (GHBMC, THUMS); use `time_unit_s=1.0` for mm–s–tonne. Coordinates stay in the FE model's frame
+    (not MNI RAS): register them to the brain before sampling.
+
+    Args:
+        path: the first file of the d3plot family (`d3plot`; `d3plot01`, ... are found next
+            to it).
+        element_centroids: True: `coords_mm` holds each solid's centroid (mean of its distinct
+            nodes, undeformed geometry) [mm]. False: skip the geometry; `coords_mm` is all NaN
+            (for callers that map elements by index themselves).
+        time_unit_s: seconds per LS-DYNA time unit [s] (1e-3 for ms).
+        length_unit_mm: millimetres per LS-DYNA length unit [mm] (1.0 for mm, 1e3 for m).
+
+    Returns:
+        `ExternalStrain` with V = n_solids, T = n_states, identity affine, `grid_shape=None`
+        (NumPy float64; the tensors take V x T x 9 x 8 bytes).
+
+    Raises:
+        ImportError: lasso-python is not installed (`pip install "axojax[d3plot]"`).
+        FileNotFoundError: `path` does not exist.
+        ValueError: naming the file and field: no solid elements, no `element_solid_strain`
+            (STRFLG = 0), no state times, NaN, percent-looking strain, times not strictly
+            increasing or longer than 10 s after scaling (wrong `time_unit_s`?).
+    """
+    try:
+        from lasso.dyna import ArrayType, D3plot
+    except ImportError as err:
+        raise ImportError(
+            'load_d3plot_strain needs lasso-python: pip install "axojax[d3plot]"'
+        ) from err
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if not (time_unit_s > 0 and length_unit_mm > 0):
+        raise ValueError(
+            f"{path}: time_unit_s and length_unit_mm must be > 0, "
+            f"got {time_unit_s!r} and {length_unit_mm!r}"
+        )
+    fields = [ArrayType.global_timesteps, ArrayType.element_solid_strain]
+    d3plot = D3plot(str(path), state_array_filter=fields)
+    arrays = d3plot.arrays
+    conn = arrays.get(ArrayType.element_solid_node_indexes)
+    if conn is None or conn.shape[0] == 0:
+        raise ValueError(
+            f"{path}: field '{ArrayType.element_solid_node_indexes}' is empty: no solid elements"
+        )
+    for field in fields:
+        if field not in arrays:
+            hint = (
+                " (set STRFLG = 1 in *DATABASE_EXTENT_BINARY)"
+                if field == ArrayType.element_solid_strain
+                else ""
+            )
+            raise ValueError(f"{path}: missing field '{field}'{hint}")
+    raw = np.asarray(arrays[ArrayType.element_solid_strain], dtype=np.float64)
+    n_solids = conn.shape[0]
+    if raw.ndim != 4 or raw.shape[1] != n_solids or raw.shape[3] != 6:
+        raise ValueError(
+            f"{path}: field '{ArrayType.element_solid_strain}' must have shape "
+            f"(n_states, {n_solids}, n_layers, 6), got {raw.shape}"
+        )
+    strain = np.ascontiguousarray(np.swapaxes(raw.mean(axis=2), 0, 1))  # (V, T, 6)
+    strain = _check_strain(path, ArrayType.element_solid_strain, strain)
+    times = np.asarray(arrays[ArrayType.global_timesteps], dtype=np.float64) * time_unit_s
+    t_s = _check_time(path, times, strain.shape[1])
+    if t_s[-1] - t_s[0] > MAX_D3PLOT_DURATION_S:
+        raise ValueError(
+            f"{path}: field '{ArrayType.global_timesteps}' spans {t_s[-1] - t_s[0]:.4g} s "
+            f"> {MAX_D3PLOT_DURATION_S:g} s with time_unit_s={time_unit_s:g}: wrong time unit?"
+        )
+    if element_centroids:
+        nodes = np.asarray(arrays[ArrayType.node_coordinates], dtype=np.float64) * length_unit_mm
+        coords = _solid_centroids(nodes, np.asarray(conn, dtype=np.int64))
+    else:
+        coords = np.full((n_solids, 3), np.nan)
+    return ExternalStrain(coords, t_s, strain, np.eye(4), None)
