@@ -26,7 +26,6 @@ State psi = -log(phi) keeps phi in (0, 1] for any explicit step.
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -346,6 +345,3 @@ def readout(state: State, eps: Array, ip: Internal, geo: Geometry, grid: Grid) -
         tau_stretch_ratio=jnp.max(jnp.abs(f.tau_stretch)) / ip.tau_stretch_fail,
     )
 
-
-def flatten_state(state: State) -> Array:
-    return jnp.concatenate([leaf.ravel() for leaf in jax.tree_util.tree_leaves(state)])

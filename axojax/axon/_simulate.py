@@ -250,11 +250,9 @@ def simulate_chunked(
     n = np.shape(strain)[0]
     keys = (*OUTPUT_NAMES, "success", "status")
     parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
-    dtype = (
-        np.asarray(strain[:1]).dtype
-        if np.issubdtype(np.asarray(strain[:1]).dtype, np.floating)
-        else np.float32
-    )
+    dtype = np.asarray(strain[:1]).dtype
+    if not np.issubdtype(dtype, np.floating):
+        dtype = np.dtype(np.float32)
     for sl in iter_chunks(n, chunk_size):
         chunk = np.asarray(strain[sl], dtype=dtype)
         m = chunk.shape[0]
