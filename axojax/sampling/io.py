@@ -1,0 +1,113 @@
+"""Sampling straight from a fiber strain `ProfileDataset`, one impact in memory at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..fiberstrain import ProfileDataset
+from ._adaptive import DEFAULT_BLOCK, Selection, select_adaptive, threshold_for_n
+from ._coverage import CoverageReport, coverage_report
+from ._similarity import DEFAULT_MAX_LAG, Measure
+from ._stratify import _stratify_segments, check_profiles, cube_segments
+from ._worstcase import DEFAULT_N_WORST, WorstCaseSet, worst_case_set
+
+DEFAULT_N = 2000
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingResult:
+    """Stratified + adaptive training set, worst-case test set and coverage report.
+
+    Attributes:
+        selection: kept training profiles; `selection.impact` indexes `train_impacts`,
+            `selection.voxel` is the voxel index in the store.
+        worst_case: the held-out impact's least similar candidates (`voxel`: store voxel index).
+        coverage: kept set vs. the stratified candidate pool of the training impacts.
+        train_impacts: training impact names, in the order gone through.
+        held_out: the held-out impact name.
+        n_candidates_per_impact: stratified candidates per impact (the non-empty cubes).
+    """
+
+    selection: Selection
+    worst_case: WorstCaseSet
+    coverage: CoverageReport
+    train_impacts: tuple[str, ...]
+    held_out: str
+    n_candidates_per_impact: int
+
+
+def _candidates(dataset: ProfileDataset, name: str, seg, n_cubes: int):
+    profiles = jnp.asarray(dataset.read_impact(name))  # one impact (V, T) in memory
+    check_profiles(profiles, f"{dataset.store_dir}: impact {name!r}", 2)
+    cand, vox = _stratify_segments(profiles, seg, n_cubes=n_cubes)
+    return cand, vox
+
+
+def select_from_dataset(
+    dataset: ProfileDataset,
+    train_impacts: Sequence[str],
+    held_out: str,
+    *,
+    n: int = DEFAULT_N,
+    threshold: float | None = None,
+    n_worst: int = DEFAULT_N_WORST,
+    measure: Measure | str = "nrmse",
+    max_lag: int = DEFAULT_MAX_LAG,
+    rtol: float = 0.01,
+    exact: bool = False,
+    block: int = DEFAULT_BLOCK,
+) -> SamplingResult:
+    """Stratify each training impact as it is read, select adaptively, pick the worst-case set.
+
+    Raw profiles are streamed one impact at a time (`ProfileDataset.read_impact`); only the
+    stratified candidates (one per cube and impact) stay in memory.
+
+    Args:
+        dataset: the fiber strain store.
+        train_impacts: names of the training impacts, in the order adaptive sampling goes through
+            them.
+        held_out: name of the held-out impact.
+        n: requested number of kept profiles (threshold search); ignored if `threshold` is given.
+        threshold: a fixed similarity threshold instead of the search [-].
+        n_worst: size of the worst-case test set.
+        measure, max_lag, rtol, exact, block: see `threshold_for_n` and `select_adaptive`.
+
+    Returns:
+        The `SamplingResult`.
+
+    Raises:
+        ValueError: unknown, repeated or empty impact names, the held-out impact among the
+            training impacts, NaN/inf in the store, and as in `threshold_for_n`.
+    """
+    names = [str(x) for x in train_impacts]
+    known = set(dataset.impact_names)
+    unknown = [x for x in names + [str(held_out)] if x not in known]
+    if unknown:
+        raise ValueError(
+            f"{dataset.store_dir}: impacts {unknown} not in the store (expected names from "
+            f"{list(dataset.impact_names)})"
+        )
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"train_impacts must be non-empty and unique, got {names}")
+    if held_out in names:
+        raise ValueError(f"held-out impact {held_out!r} is also a training impact")
+    unique, seg = cube_segments(np.asarray(dataset.cube_id))
+    seg = jnp.asarray(seg)
+    cands, voxels = [], []
+    for name in names:
+        c, v = _candidates(dataset, name, seg, int(unique.size))
+        cands.append(c)
+        voxels.append(np.asarray(v))
+    common = dict(voxels_by_impact=voxels, max_lag=max_lag, block=block)
+    if threshold is None:
+        sel = threshold_for_n(cands, n, measure, rtol=rtol, exact=exact, **common)
+    else:
+        sel = select_adaptive(cands, threshold, measure, **common)
+    hc, hv = _candidates(dataset, held_out, seg, int(unique.size))
+    worst = worst_case_set(hc, sel, n_worst, voxels=np.asarray(hv))
+    cov = coverage_report(jnp.concatenate(cands, axis=0), sel.profiles, dataset.t_s)
+    return SamplingResult(sel, worst, cov, tuple(names), str(held_out), int(unique.size))

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from axojax.fiberstrain import ProfileDataset
+from axojax.sampling import select_adaptive, select_from_dataset, stratify, worst_case_set
+
+from .conftest import pulses
+
+T_S = np.linspace(0.0, 0.039, 40)  # 1 ms
+
+
+@pytest.fixture
+def store(tmp_path, rng):
+    """A tiny store: 4 impacts x 48 voxels in 12 cubes (unsorted ids) x 40 samples, 2 chunks."""
+    cube_id = np.repeat(np.arange(12), 4)[rng.permutation(48)]
+    ds = ProfileDataset.create(
+        tmp_path / "profiles",
+        t_s=T_S,
+        coords_mm=rng.normal(size=(48, 3)) * 30,
+        cube_id=cube_id,
+        impact_names=["a", "b", "c", "held"],
+        chunk_voxels=32,
+    )
+    data = np.stack([pulses(rng, 48, dtype=np.float32) for _ in range(4)])
+    for i in range(4):
+        for c in range(ds.n_chunks):
+            ds.write_chunk(i, c, data[i, ds.chunk_slice(c)])
+    return ProfileDataset.open(tmp_path / "profiles"), data
+
+
+def test_round_trip_matches_array_pipeline(store):
+    ds, data = store
+    res = select_from_dataset(ds, ["c", "a", "b"], "held", threshold=0.8, n_worst=5)
+    order = [2, 0, 1]
+    cands, vox = stratify(data[order], np.asarray(ds.cube_id))
+    sel = select_adaptive(list(cands), 0.8, voxels_by_impact=list(vox))
+    np.testing.assert_array_equal(res.selection.voxel, sel.voxel)
+    np.testing.assert_array_equal(res.selection.impact, sel.impact)
+    # origin ids point back into the store
+    for i, v, p in zip(res.selection.impact, res.selection.voxel, res.selection.profiles, strict=True):
+        np.testing.assert_array_equal(p, data[order[int(i)], int(v)])
+    hc, hv = stratify(data[3], np.asarray(ds.cube_id))
+    wc = worst_case_set(hc, sel, 5, voxels=hv)
+    np.testing.assert_array_equal(res.worst_case.voxel, wc.voxel)
+    assert res.n_candidates_per_impact == 12 and res.coverage.n_pool == 36
+    assert res.train_impacts == ("c", "a", "b") and res.held_out == "held"
+
+
+def test_threshold_search_from_store(store):
+    ds, _ = store
+    res = select_from_dataset(ds, ["a", "b", "c"], "held", n=10, exact=True, n_worst=3)
+    assert res.selection.n_kept == 10 and res.worst_case.profiles.shape == (3, 40)
+
+
+def test_bad_names(store):
+    ds, _ = store
+    with pytest.raises(ValueError, match="not in the store"):
+        select_from_dataset(ds, ["a", "zz"], "held")
+    with pytest.raises(ValueError, match="also a training impact"):
+        select_from_dataset(ds, ["a", "held"], "held")
+    with pytest.raises(ValueError, match="n must be in 1..36"):
+        select_from_dataset(ds, ["a", "b", "c"], "held", n=37)
