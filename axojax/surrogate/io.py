@@ -29,6 +29,12 @@ def _compatible_version(saved: str, current: str) -> bool:
     return s[:2] == c[:2] if c[0] == "0" else s[0] == c[0]
 
 
+def _shapes(tree) -> dict[str, tuple[int, ...]]:
+    """Flattened {"a/b/c": shape} of a pytree of arrays or array metadata (keys as strings)."""
+    flat = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return {"/".join(str(getattr(k, "key", k)) for k in kp): tuple(leaf.shape) for kp, leaf in flat}
+
+
 def save_surrogate(path: str | Path, model: SurrogateCNN, metadata: dict[str, Any] | None = None) -> Path:
     """Write `model` and JSON-serialisable `metadata` to a new checkpoint directory.
 
@@ -128,15 +134,12 @@ def load_surrogate(
     abstract = nnx.eval_shape(lambda: SurrogateCNN(stored, rngs=nnx.Rngs(0)))
     abstract_state = nnx.state(abstract)
     target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), nnx.to_pure_dict(abstract_state))
-    try:
-        with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as ckptr:
-            out = ckptr.restore(path, ocp.args.Composite(state=ocp.args.StandardRestore(target)))
-        restored = out["state"]
-        shapes_ok = jax.tree.map(lambda r, a: tuple(r.shape) == tuple(a.shape), restored, target)
-    except Exception as e:  # orbax raises several types for tree/shape mismatches
-        raise ValueError(f"{path}: checkpoint state does not fit architecture {stored}: {e}") from e
-    if not all(jax.tree.leaves(shapes_ok)):
+    # compare stored shapes with the architecture before restoring (orbax fails asynchronously otherwise)
+    stored_tree = ocp.StandardCheckpointHandler().metadata(path / "state").tree
+    if _shapes(stored_tree) != _shapes(target):
         raise ValueError(f"{path}: checkpoint state does not fit architecture {stored}")
+    with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as ckptr:
+        restored = ckptr.restore(path, ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
     nnx.replace_by_pure_dict(abstract_state, jax.tree.map(jnp.asarray, restored))
     nnx.update(abstract, abstract_state)  # the abstract model now holds concrete arrays
     return abstract, dict(meta.get("user", {}))

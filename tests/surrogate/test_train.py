@@ -47,20 +47,20 @@ def test_fit_rejects_bad_data(axon_data):
 def test_learning_curve_shapes_and_threshold(axon_data):
     x, y = axon_data
     curve = learning_curve(
-        x[:60],
-        y[:60],
+        x[:120],
+        y[:120],
         dt_s=DT_S,
-        sizes=(40, 20),
+        sizes=(120, 80),
         key=jax.random.PRNGKey(5),
         folds=2,
         threshold=-np.inf,
         config=CONFIG,
         train=FAST,
     )
-    assert curve.sizes.tolist() == [20, 40]
+    assert curve.sizes.tolist() == [80, 120]
     assert curve.r2.shape == curve.nrmse_pct.shape == (2, 2, 4)
     assert curve.r2_mean.shape == curve.nrmse_mean.shape == (2, 4)
     assert np.all(np.isfinite(curve.r2)) and np.all(curve.nrmse_pct > 0)
-    assert curve.min_size == 20
+    assert curve.min_size == 80
     with pytest.raises(ValueError, match="sizes"):
         learning_curve(x[:60], y[:60], dt_s=DT_S, sizes=(100,), key=jax.random.PRNGKey(5), folds=2)
