@@ -13,7 +13,7 @@ from .._typing import ProfileBatch, TimeGrid
 from ..axon import OUTPUT_NAMES, AxonParams, SolverSettings, simulate, validate_profile
 from . import store
 from ._progress import ProgressBar
-from ._result import NOT_RUN, CampaignResult
+from ._result import NOT_RUN, CampaignResult, check_ids
 
 DEFAULT_CHUNK_SIZE = 256
 DEFAULT_RETRIES = 2
@@ -164,16 +164,7 @@ def run_campaign(
     if n == 0:
         raise ValueError("profiles: empty selection (N = 0)")
     validate_profile(t, prof, name="profiles")
-    if ids is None:
-        id_arr = np.full((n, 2), -1, np.int64)
-    else:
-        id_arr = np.asarray(ids)
-        if id_arr.shape != (n, 2) or not np.issubdtype(id_arr.dtype, np.integer):
-            raise ValueError(
-                f"ids: expected integer (impact, voxel) ids of shape ({n}, 2), "
-                f"got {id_arr.dtype} {id_arr.shape}"
-            )
-        id_arr = id_arr.astype(np.int64)
+    id_arr = check_ids(ids, n)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
         raise ValueError(f"chunk_size: expected a positive int, got {chunk_size!r}")
     chunk_size = int(chunk_size)

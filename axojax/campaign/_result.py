@@ -109,3 +109,20 @@ def training_arrays(
     """
     keep = result.usable
     return np.asarray(result.profiles[keep]), np.asarray(result.outputs[keep])
+
+
+def check_ids(ids, n: int, *, where: str = "ids") -> np.ndarray:
+    """Origin ids as int64 (n, 2) (impact, voxel); -1 everywhere when `ids` is None.
+
+    Raises:
+        ValueError: naming `where`, when ids are not integer pairs of shape (n, 2).
+    """
+    if ids is None:
+        return np.full((n, 2), -1, np.int64)
+    id_arr = np.asarray(ids)
+    if id_arr.shape != (n, 2) or not np.issubdtype(id_arr.dtype, np.integer):
+        raise ValueError(
+            f"{where}: expected integer (impact, voxel) ids of shape ({n}, 2), "
+            f"got {id_arr.dtype} {id_arr.shape}"
+        )
+    return id_arr.astype(np.int64)

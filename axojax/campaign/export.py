@@ -41,6 +41,7 @@ from jaxtyping import ArrayLike, Float, Int
 from .. import __version__
 from .._units import MAX_PLAUSIBLE_STRAIN, MS_TO_S, S_TO_MS
 from ..axon import OUTPUT_NAMES, validate_profile
+from ._result import check_ids
 from .store import _atomic_savez, _atomic_write_bytes
 
 PROFILE_CSV_COLUMNS = ("id", "impact", "voxel", "t_s", "strain")
@@ -97,17 +98,7 @@ def _check_profiles(t_s, strain, ids, where: str) -> tuple[np.ndarray, np.ndarra
     except ValueError as e:
         raise ValueError(f"{where}: {e}") from None
     n = s.shape[0]
-    if ids is None:
-        id_arr = np.full((n, 2), -1, np.int64)
-    else:
-        id_arr = np.asarray(ids)
-        if id_arr.shape != (n, 2) or not np.issubdtype(id_arr.dtype, np.integer):
-            raise ValueError(
-                f"{where}: ids must be integer (impact, voxel) pairs of shape ({n}, 2), "
-                f"got {id_arr.dtype} {id_arr.shape}"
-            )
-        id_arr = id_arr.astype(np.int64)
-    return t, s, id_arr
+    return t, s, check_ids(ids, n, where=f"{where}: ids")
 
 
 def _as_int_column(values: np.ndarray, path, column: str) -> np.ndarray:
