@@ -168,6 +168,17 @@ def write_profiles_npz(
     return path
 
 
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """All arrays of an NPZ file (no pickles), with errors naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
+    except (ValueError, OSError) as e:
+        raise ValueError(f"{path}: not a readable NPZ file ({e})") from None
+
+
 def read_profiles_npz(path: str | os.PathLike) -> ProfileSet:
     """Read profiles written by `write_profiles_npz` (or any NPZ with t_s, strain, optional ids).
 
@@ -175,13 +186,7 @@ def read_profiles_npz(path: str | os.PathLike) -> ProfileSet:
         ValueError: naming the file and array: missing array, bad shape, NaN, strain in percent.
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such file") from None
-    except (ValueError, OSError) as e:
-        raise ValueError(f"{path}: not a readable NPZ file ({e})") from None
+    data = _read_npz(path)
     for key in ("t_s", "strain"):
         if key not in data:
             raise ValueError(f"{path}: missing array {key!r}; found {sorted(data)}")
@@ -550,13 +555,7 @@ def read_results(path: str | os.PathLike, *, n_profiles: int | None = None) -> I
         cols = _read_csv_table(path, required)
         offset, what = 2, "line"
     else:
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                cols = {k: z[k] for k in z.files}
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: no such file") from None
-        except (ValueError, OSError) as e:
-            raise ValueError(f"{path}: not a readable NPZ file ({e})") from None
+        cols = _read_npz(path)
         for col in required:
             if col not in cols:
                 raise ValueError(f"{path}: missing column {col!r}; found {sorted(cols)}")
