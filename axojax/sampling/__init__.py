@@ -36,6 +36,9 @@ from ._similarity import (
     MEASURES as MEASURES,
 )
 from ._similarity import (
+    NRMSE_FLOOR as NRMSE_FLOOR,
+)
+from ._similarity import (
     max_similarity as max_similarity,
 )
 from ._similarity import (

@@ -2,9 +2,13 @@
 
 Both measures are symmetric, equal 1 for identical profiles and lie in [-1, 1]:
 
-- ``"nrmse"`` (amplitude-aware): ``s(a, b) = 1 - RMSE(a, b) / max(peak|a|, peak|b|)`` with
-  ``RMSE(a, b) = sqrt(mean_t (a_t - b_t)^2)`` and ``peak|a| = max_t |a_t|``. Two all-zero profiles
-  have similarity 1. A copy scaled by c > 0 has ``s = 1 - |1 - c| rms(a) / (max(1, c) peak|a|) < 1``.
+- ``"nrmse"`` (amplitude-aware): ``s(a, b) = 1 - RMSE(a, b) / max(peak|a|, peak|b|, floor)`` with
+  ``RMSE(a, b) = sqrt(mean_t (a_t - b_t)^2)``, ``peak|a| = max_t |a_t|`` and the strain floor
+  ``NRMSE_FLOOR`` = 0.01 (1 % strain): below it, differences are measured against 1 % strain rather
+  than against the profiles' own tiny peaks, so sub-injurious profiles of different shapes count as
+  alike instead of filling the training set (without the floor, half of a 2,000-profile selection
+  on the default data peaked below 0.2 % strain). Two all-zero profiles have similarity 1. A copy
+  scaled by c > 0 (peaks above the floor) has ``s = 1 - |1 - c| rms(a) / (max(1, c) peak|a|) < 1``.
 - ``"xcorr"`` (shape): the maximum over lags ``|l| <= max_lag`` samples of the normalised
   (uncentred) cross-correlation ``sum_t a_{t+l} b_t / (||a|| ||b||)``, the profiles padded with zeros
   outside the time window (no wrap-around). Scale-free (a copy scaled by c > 0 has ``s = 1``) and
@@ -29,6 +33,7 @@ from jaxtyping import Array, ArrayLike, Float
 Measure = Literal["nrmse", "xcorr"]
 MEASURES: tuple[str, ...] = ("nrmse", "xcorr")
 DEFAULT_MAX_LAG = 5  # samples; 5 ms at the study's 1 ms resolution
+NRMSE_FLOOR = 0.01  # [-] strain scale below which "nrmse" stops normalising by the peak (see above)
 _HI = jax.lax.Precision.HIGHEST
 
 
@@ -44,7 +49,7 @@ def _stats(x: Float[Array, "n time"], measure: str) -> tuple[Float[Array, " n"],
     """Per-profile statistics the measure needs: (sum of squares, peak |x|) or (norm, norm)."""
     sq = jnp.sum(x * x, axis=-1)
     if measure == "nrmse":
-        return sq, jnp.max(jnp.abs(x), axis=-1)
+        return sq, jnp.maximum(jnp.max(jnp.abs(x), axis=-1), jnp.asarray(NRMSE_FLOOR, x.dtype))
     norm = jnp.sqrt(sq)
     return norm, norm
 
@@ -116,8 +121,8 @@ def similarity(
 def _pair(a, b, *, measure, max_lag):
     if measure == "nrmse":  # direct difference: exact near s = 1
         rmse = jnp.sqrt(jnp.mean((a - b) ** 2))
-        den = jnp.maximum(jnp.max(jnp.abs(a)), jnp.max(jnp.abs(b)))
-        return jnp.where(den > 0, 1 - rmse / jnp.where(den > 0, den, 1), 1)
+        den = jnp.maximum(jnp.maximum(jnp.max(jnp.abs(a)), jnp.max(jnp.abs(b))), NRMSE_FLOOR)
+        return 1 - rmse / den.astype(rmse.dtype)
     return _matrix(a[None], b[None], measure=measure, max_lag=max_lag)[0, 0]
 
 

@@ -7,8 +7,8 @@ def sim_ref(a, b, measure, max_lag=5):
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
     if measure == "nrmse":
-        den = max(np.abs(a).max(), np.abs(b).max())
-        return 1.0 if den == 0 else 1.0 - np.sqrt(np.mean((a - b) ** 2)) / den
+        den = max(np.abs(a).max(), np.abs(b).max(), 0.01)  # NRMSE_FLOOR: 1 % strain
+        return 1.0 - np.sqrt(np.mean((a - b) ** 2)) / den
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     if na == 0 or nb == 0:
         return float(na == nb)

@@ -2,7 +2,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from axojax.sampling import max_similarity, similarity, similarity_matrix
+from axojax.sampling import NRMSE_FLOOR, max_similarity, similarity, similarity_matrix
 
 from .conftest import pulses
 from .reference import sim_ref
@@ -60,6 +60,18 @@ def test_zero_profiles_and_sign():
     assert float(similarity(z, a, "xcorr")) == 0.0
     assert float(similarity(a, -a, "xcorr", max_lag=0)) == pytest.approx(-1.0)
     assert float(similarity(a, -a, "nrmse")) == pytest.approx(1 - 2 * float(jnp.sqrt(jnp.mean(a**2))) / 0.05)
+
+
+def test_floor_makes_sub_injurious_profiles_alike():
+    # two 0.1 %-strain bumps at different times: unlike under the peak-relative scale, alike under the
+    # 1 % floor (differences measured against 1 % strain)
+    a = 0.001 / 0.05 * bump(centre=10.0)
+    b = 0.001 / 0.05 * bump(centre=25.0)
+    rmse = float(jnp.sqrt(jnp.mean((a - b) ** 2)))
+    assert 1 - rmse / 0.001 < 0.8
+    assert float(similarity(a, b, "nrmse")) == pytest.approx(1 - rmse / NRMSE_FLOOR, rel=1e-12)
+    assert float(similarity(a, b, "nrmse")) > 0.9
+    np.testing.assert_allclose(similarity_matrix(a[None], b[None], "nrmse")[0, 0], 1 - rmse / 0.01, rtol=1e-6)
 
 
 def test_max_similarity_chunks(rng):
