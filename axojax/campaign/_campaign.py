@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from jaxtyping import ArrayLike, Float, Int
 
+from .. import parallel
 from .._typing import ProfileBatch, TimeGrid
 from ..axon import OUTPUT_NAMES, AxonParams, SolverSettings, simulate, validate_profile
 from . import store
@@ -51,11 +52,17 @@ def _pad_rows(x: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([x, np.zeros((size - x.shape[0], x.shape[1]), x.dtype)])
 
 
+def _simulate_rows(batch, t_s, params, settings):
+    return simulate(t_s, batch, params, settings=settings)
+
+
 def _solve(t_s, batch, params, settings):
     with warnings.catch_warnings():
         # failures are recorded per row (success, status) and retried; no warning per call
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = simulate(t_s, batch, params, settings=settings)
+        # rows split over the local devices (zero rows pad to a multiple of the device count);
+        # with one device this is simulate(t_s, batch, params, settings=settings)
+        res = parallel.run_sharded(_simulate_rows, (batch,), (t_s, params, settings), pad_mode="zeros")
     outputs = np.asarray(res.as_array(), np.float64)
     ok = np.asarray(res.success, np.bool_) & np.all(np.isfinite(outputs), axis=-1)
     return outputs, ok, np.asarray(res.status, np.int32)
@@ -70,7 +77,8 @@ def run_chunk(
 ) -> dict[str, np.ndarray]:
     """Solve one chunk: first attempt on every row, each retry only on the rows still failing.
 
-    Every call is padded to `chunk_size` rows, so each settings entry compiles once per campaign.
+    Every call is padded to `chunk_size` rows, so each settings entry compiles once per campaign;
+    the rows are split over the local devices (`axojax.parallel.run_sharded`).
 
     Returns:
         outputs (m, 4) (NaN where failed), success (m,), status (m,) (diffrax code of the last
@@ -117,6 +125,9 @@ def run_campaign(
 ) -> CampaignResult:
     """Run the axon model over a profile selection, chunk by chunk, resumably.
 
+    In a multi-process run (`axojax.parallel.initialize_distributed`), every process calls this with
+    the same arguments and a shared `out_dir`; each solves its own share of the chunks.
+
     Each finished chunk is written atomically to `out_dir` (see `axojax.campaign.store`). Killed
     at any point and called again with the same arguments, the campaign resumes at the first
     unfinished chunk and ends with the same results as an uninterrupted run. Called again on a
@@ -135,7 +146,9 @@ def run_campaign(
         ids: origin of each profile, (impact index, voxel index), shape (N, 2) (default -1).
         params: axon parameters (default `AxonParams.male()`).
         chunk_size: profiles per chunk; every solve call has this batch size (the last chunk is
-            padded with zero profiles), so the model compiles once per settings entry.
+            padded with zero profiles), so the model compiles once per settings entry. With D local
+            devices each solve is split over them (padded with zero profiles to a multiple of D);
+            the stored results do not depend on D.
         settings: solver settings of the first attempt (default `SolverSettings()`).
         retry_settings: settings of the retries, in order (default: two retries, each with
             rtol / 10 and max_steps x 4 from the previous; `()` for no retry).
@@ -174,11 +187,14 @@ def run_campaign(
     attempt_settings = (settings, *retries)
 
     manifest = store.campaign_manifest(t, prof, id_arr, params, chunk_size, attempt_settings)
-    done = store.open_campaign(out_dir, manifest, t, prof, id_arr)
-    n_chunks = manifest["n_chunks"]
-    bar = ProgressBar(n_chunks, done=len(done), enabled=progress)
+    # process 0 creates the directory; the others then check it (one process: a plain call)
+    done = parallel.leader_first(
+        lambda: store.open_campaign(out_dir, manifest, t, prof, id_arr), "axojax.campaign.open"
+    )
+    mine = parallel.process_share(manifest["n_chunks"])  # all chunks when single-process
+    bar = ProgressBar(len(mine), done=len(done.intersection(mine)), enabled=progress)
     try:
-        for i in range(n_chunks):
+        for i in mine:
             if i in done:
                 continue
             start, stop = store.chunk_rows(manifest, i)
@@ -187,9 +203,11 @@ def run_campaign(
             bar.update(failed=int(np.count_nonzero(~arrays["success"])))
     finally:
         bar.close()
+    parallel.sync_processes("axojax.campaign.chunks")
     result = store.load_campaign(out_dir)
     n_failed = int(np.count_nonzero(~result.usable))
-    store.mark_complete(out_dir, n_failed)
+    if parallel.process_index() == 0:
+        store.mark_complete(out_dir, n_failed)
     if n_failed:
         warnings.warn(
             f"campaign {out_dir}: {n_failed} of {n} profile(s) failed on all "

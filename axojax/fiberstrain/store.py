@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .. import parallel
 from .._units import MAX_PLAUSIBLE_STRAIN
 from ..brain import Brain
 from ._project import fiber_stretch_minus_one, project_strain_weighted
@@ -74,9 +75,7 @@ def check_time_grid(t_s: ArrayLike, where: str = "t_s") -> np.ndarray:
     """
     t = np.asarray(t_s, dtype=np.float64)
     if t.ndim != 1 or t.size < 1:
-        raise ValueError(
-            f"{where}: field t_s must be a non-empty 1-D time grid, got shape {t.shape}"
-        )
+        raise ValueError(f"{where}: field t_s must be a non-empty 1-D time grid, got shape {t.shape}")
     if not np.isfinite(t).all():
         raise ValueError(f"{where}: field t_s contains NaN/inf")
     if np.any(np.diff(t) <= 0):
@@ -121,8 +120,7 @@ class ProfileDataset:
         got = (len(self.impact_names), self.coords_mm.shape[0], self.t_s.shape[0])
         if got != expect or self.cube_id.shape != (expect[1],):
             raise ValueError(
-                f"{self.store_dir}: arrays do not match {MANIFEST} "
-                f"(n_impacts, n_voxels, T) {expect}"
+                f"{self.store_dir}: arrays do not match {MANIFEST} (n_impacts, n_voxels, T) {expect}"
             )
 
     # --- creation
@@ -182,20 +180,14 @@ class ProfileDataset:
         coords = np.asarray(coords_mm, dtype=np.float32)
         cubes = np.asarray(cube_id, dtype=np.int32)
         if coords.ndim != 2 or coords.shape[1] != 3 or not np.isfinite(coords).all():
-            raise ValueError(
-                f"{store_dir}: field coords_mm must be finite (V, 3), got shape {coords.shape}"
-            )
+            raise ValueError(f"{store_dir}: field coords_mm must be finite (V, 3), got shape {coords.shape}")
         if cubes.shape != (coords.shape[0],):
-            raise ValueError(
-                f"{store_dir}: field cube_id shape {cubes.shape} != ({coords.shape[0]},)"
-            )
+            raise ValueError(f"{store_dir}: field cube_id shape {cubes.shape} != ({coords.shape[0]},)")
         names = [str(n) for n in impact_names]
         if len(set(names)) != len(names) or not names:
             raise ValueError(f"{store_dir}: field impact_names must be non-empty and unique")
         if quantity not in QUANTITIES:
-            raise ValueError(
-                f"{store_dir}: field quantity must be one of {QUANTITIES}, got {quantity!r}"
-            )
+            raise ValueError(f"{store_dir}: field quantity must be one of {QUANTITIES}, got {quantity!r}")
         if int(chunk_voxels) < 1:
             raise ValueError(f"{store_dir}: field chunk_voxels must be >= 1, got {chunk_voxels}")
         meta = {n: dict((metadata or {}).get(n, {})) for n in names}
@@ -205,9 +197,7 @@ class ProfileDataset:
         try:
             json.dumps(meta)
         except TypeError as err:
-            raise ValueError(
-                f"{store_dir}: field metadata is not JSON-serialisable: {err}"
-            ) from err
+            raise ValueError(f"{store_dir}: field metadata is not JSON-serialisable: {err}") from err
         manifest = {
             "format": STORE_FORMAT,
             "version": STORE_VERSION,
@@ -231,14 +221,10 @@ class ProfileDataset:
         _atomic_save_npy(store_dir / "t_s.npy", t)
         _atomic_save_npy(store_dir / "coords_mm.npy", coords)
         _atomic_save_npy(store_dir / "cube_id.npy", cubes)
-        _atomic_write_text(
-            store_dir / MANIFEST, json.dumps(manifest, indent=1)
-        )  # last: marks a valid store
+        _atomic_write_text(store_dir / MANIFEST, json.dumps(manifest, indent=1))  # last: marks a valid store
         return cls(store_dir, manifest)
 
-    def _check_same(
-        self, manifest: dict, t: np.ndarray, coords: np.ndarray, cubes: np.ndarray
-    ) -> None:
+    def _check_same(self, manifest: dict, t: np.ndarray, coords: np.ndarray, cubes: np.ndarray) -> None:
         for field in ("quantity", "n_voxels", "n_time", "chunk_voxels", "impact_names", "metadata"):
             if self._manifest[field] != manifest[field]:
                 raise ValueError(
@@ -249,8 +235,7 @@ class ProfileDataset:
         for field, old, new in (("t_s", self.t_s, t), ("coords_mm", self.coords_mm, coords)):
             if not np.allclose(old, new, rtol=1e-6, atol=1e-9):
                 raise ValueError(
-                    f"{self.store_dir}: field {field} of the existing store differs "
-                    "from the request"
+                    f"{self.store_dir}: field {field} of the existing store differs from the request"
                 )
         if not np.array_equal(self.cube_id, cubes):
             raise ValueError(
@@ -287,9 +272,7 @@ class ProfileDataset:
                 raise KeyError(f"{self.store_dir}: no impact named {impact!r}")
             return self.impact_names.index(impact)
         if not 0 <= impact < len(self.impact_names):
-            raise IndexError(
-                f"{self.store_dir}: impact {impact} outside 0..{len(self.impact_names) - 1}"
-            )
+            raise IndexError(f"{self.store_dir}: impact {impact} outside 0..{len(self.impact_names) - 1}")
         return int(impact)
 
     def chunk_path(self, impact: int | str, chunk: int) -> Path:
@@ -303,10 +286,7 @@ class ProfileDataset:
     def missing_chunks(self) -> list[tuple[int, int]]:
         """(impact, chunk) pairs not yet written."""
         return [
-            (i, c)
-            for i in range(self.shape[0])
-            for c in range(self.n_chunks)
-            if not self.has_chunk(i, c)
+            (i, c) for i in range(self.shape[0]) for c in range(self.n_chunks) if not self.has_chunk(i, c)
         ]
 
     @property
@@ -317,9 +297,7 @@ class ProfileDataset:
     # --- writing and reading
     # ------------------------------------------------------------------------------
 
-    def write_chunk(
-        self, impact: int | str, chunk: int, values: Float[ArrayLike, "vox time"]
-    ) -> None:
+    def write_chunk(self, impact: int | str, chunk: int, values: Float[ArrayLike, "vox time"]) -> None:
         """Write one chunk atomically (temporary file, then `os.replace`).
 
         Args:
@@ -399,9 +377,7 @@ def _check_strain(strain: Array, expect: tuple[int, ...], where: str) -> None:
             "percent instead of a fraction, or unknown units?"
         )
     if asym > 1e-6 + 1e-4 * peak:
-        raise ValueError(
-            f"{where}: field strain is not symmetric (max |E - E^T| = {float(asym):.3g})"
-        )
+        raise ValueError(f"{where}: field strain is not symmetric (max |E - E^T| = {float(asym):.3g})")
 
 
 def build_profiles(
@@ -424,9 +400,16 @@ def build_profiles(
     head model compiles once. Rerunning with the same arguments resumes: finished chunks are
     skipped.
 
+    With D local devices, `chunk_voxels` is rounded up to a multiple of D (more repeats of the last
+    voxel), the coordinates reach `strain_fn` split over the devices (a jitted head model then runs
+    sharded) and the projection runs sharded over voxels (`axojax.parallel`). In a multi-process
+    run every process calls this with the same arguments and store; each builds its own share of
+    the (impact, chunk) pairs.
+
     Args:
         strain_fn: head model, (impact, coords_mm (chunk_voxels, 3) [mm, brain world frame]) ->
-            strain (chunk_voxels, T, 3, 3) [-], e.g. a closure over
+            strain (chunk_voxels, T, 3, 3) [-] (chunk_voxels rounded up to a multiple of the local
+            device count), e.g. a closure over
             `axojax.headmodel.strain_history` and `t_s`.
         impacts: impact objects by name, passed to `strain_fn` as they are.
         brain: voxels, coordinates, cube ids and fiber populations.
@@ -444,38 +427,45 @@ def build_profiles(
             arguments, or strain of the wrong shape, NaN, asymmetric, or with |E| > 1 (percent given
             as a fraction?).
     """
-    dataset = ProfileDataset.create(
-        store_dir,
-        t_s=t_s,
-        coords_mm=np.asarray(brain.coords_mm),
-        cube_id=np.asarray(brain.cube_id),
-        impact_names=list(impacts),
-        metadata=metadata,
-        chunk_voxels=chunk_voxels,
-        quantity=quantity,
+    dataset = parallel.leader_first(  # process 0 creates the store, the others then open it
+        lambda: ProfileDataset.create(
+            store_dir,
+            t_s=t_s,
+            coords_mm=np.asarray(brain.coords_mm),
+            cube_id=np.asarray(brain.cube_id),
+            impact_names=list(impacts),
+            metadata=metadata,
+            chunk_voxels=chunk_voxels,
+            quantity=quantity,
+        ),
+        "axojax.fiberstrain.create",
     )
     project = _fiber_strain_chunk if quantity == "fiber_strain" else _fiber_stretch_chunk
     coords = np.asarray(brain.coords_mm)
     dirs = np.asarray(brain.fiber_dir)
     weights = np.asarray(brain.fiber_weight)
     n_time = dataset.shape[2]
+    mesh = parallel.batch_mesh()
+    size = parallel.padded_size(chunk_voxels, mesh.size)  # voxels per call, split over the devices
+    mine = parallel.process_share(len(impacts) * dataset.n_chunks)  # all pairs when single-process
     for i, (name, impact) in enumerate(impacts.items()):
-        for c in range(
-            dataset.n_chunks
-        ):  # chunks of voxels; the voxels within a chunk are vectorised
-            if dataset.has_chunk(i, c):
+        for c in range(dataset.n_chunks):  # chunks of voxels; the voxels within a chunk are vectorised
+            if dataset.has_chunk(i, c) or i * dataset.n_chunks + c not in mine:
                 continue
             sl = dataset.chunk_slice(c)
             n = sl.stop - sl.start
-            pad = np.r_[np.arange(sl.start, sl.stop), np.full(chunk_voxels - n, sl.stop - 1)]
-            strain = jnp.asarray(strain_fn(impact, jnp.asarray(coords[pad])))
-            _check_strain(
-                strain, (chunk_voxels, n_time, 3, 3), f"{store_dir}: impact {name!r} chunk {c}"
-            )
-            eps = project(
-                strain,
-                jnp.asarray(dirs[pad], strain.dtype),
-                jnp.asarray(weights[pad], strain.dtype),
+            pad = np.r_[np.arange(sl.start, sl.stop), np.full(size - n, sl.stop - 1)]
+            strain = jnp.asarray(strain_fn(impact, parallel.shard_batch(coords[pad], mesh)))
+            _check_strain(strain, (size, n_time, 3, 3), f"{store_dir}: impact {name!r} chunk {c}")
+            eps = parallel.run_sharded(
+                project,
+                (
+                    strain,
+                    jnp.asarray(dirs[pad], strain.dtype),
+                    jnp.asarray(weights[pad], strain.dtype),
+                ),
+                mesh=mesh,
             )
             dataset.write_chunk(i, c, np.asarray(eps)[:n])
+    parallel.sync_processes("axojax.fiberstrain.built")
     return dataset

@@ -11,6 +11,7 @@ import numpy as np
 from flax import nnx
 from jaxtyping import Array, ArrayLike, Bool, Float
 
+from .. import parallel
 from ._model import SurrogateCNN
 
 
@@ -21,6 +22,10 @@ class OutOfDistributionWarning(UserWarning):
 @functools.partial(jax.jit, static_argnums=0)
 def _apply(graphdef, state, profiles):
     return nnx.merge(graphdef, state)(profiles)
+
+
+def _apply_rows(profiles, graphdef, state):
+    return _apply(graphdef, state, profiles)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 3))
@@ -96,7 +101,9 @@ def predict(
     """Predict the four axon outputs for a batch of fiber strain profiles.
 
     The model is split into a static graph and its state, and one jit-compiled program is run
-    over fixed-size chunks (the last one padded), so any B compiles once per `batch_size`.
+    over fixed-size chunks (the last one padded), so any B compiles once per `batch_size`. With D
+    local devices each chunk is split over them (`axojax.parallel.run_sharded`; zero rows pad it to
+    a multiple of D); the outputs do not depend on D.
 
     Args:
         model: a trained `SurrogateCNN` (not modified).
@@ -125,7 +132,8 @@ def predict(
         m = xb.shape[0]
         if m < chunk:
             xb = jnp.concatenate([xb, jnp.zeros((chunk - m, x.shape[1]), x.dtype)], axis=0)
-        outs.append(_apply(graphdef, state, xb)[:m])
+        # one device: _apply(graphdef, state, xb)
+        outs.append(parallel.run_sharded(_apply_rows, (xb,), (graphdef, state), pad_mode="zeros")[:m])
     if not outs:
         return jnp.zeros((0, 4), jnp.float32)
     return jnp.concatenate(outs, axis=0)
