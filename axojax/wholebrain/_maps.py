@@ -1,0 +1,176 @@
+"""Whole-brain prediction: profiles of every voxel -> surrogate outputs, with OOD flags and timings."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import jax
+import numpy as np
+from jaxtyping import ArrayLike, Bool, Float
+
+from ..brain import Brain
+from ..headmodel import AbstractHeadModel
+from ..kinematics import Impact
+from ..surrogate import OUTPUT_NAMES, SurrogateCNN, check_inputs, predict
+from ._profiles import DEFAULT_CHUNK_VOXELS, _impact_grid, impact_profiles
+
+DEFAULT_BATCH_SIZE = 2048  # fastest on the 2-core CPU (benchmarks/bench_wholebrain.py): cache-sized
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WholeBrainResult:
+    """Surrogate outputs on every white-matter voxel for one impact.
+
+    Attributes:
+        name: the impact's name.
+        values: outputs (V, 4), float32, columns in `axojax.surrogate.OUTPUT_NAMES` order and units:
+            peak_mt_strain [-], peak_axolemma_strain [-], tau_failure_pct [%], nf_failure_pct [%].
+        ood: True where the voxel's profile lies outside the surrogate's training range (V,)
+            (`axojax.surrogate.check_inputs`): its outputs there are extrapolations.
+        profiles_s: wall time of the profiles [s] (None when the profiles were given).
+        inference_s: wall time of the OOD check and the streamed surrogate inference, results on the host [s].
+        output_names: names of the columns of `values`.
+    """
+
+    name: str
+    values: Float[np.ndarray, "vox 4"]
+    ood: Bool[np.ndarray, " vox"]
+    profiles_s: float | None
+    inference_s: float
+    output_names: tuple[str, ...] = OUTPUT_NAMES
+
+    @property
+    def n_voxels(self) -> int:
+        """Number of voxels V."""
+        return int(self.values.shape[0])
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready metadata (no arrays): name, voxel and OOD counts, timings [s], output names."""
+        return {
+            "name": self.name,
+            "n_voxels": self.n_voxels,
+            "n_ood": int(self.ood.sum()),
+            "ood_fraction": float(self.ood.mean()) if self.n_voxels else None,
+            "profiles_s": self.profiles_s,
+            "inference_s": self.inference_s,
+            "output_names": list(self.output_names),
+        }
+
+
+def predict_maps(
+    model: SurrogateCNN,
+    profiles: Float[ArrayLike, "vox time"],
+    *,
+    name: str = "profiles",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    margin: float = 0.1,
+    dt_s: float | None = None,
+    warn: bool = True,
+) -> WholeBrainResult:
+    """Surrogate outputs and OOD flags for the profiles of every voxel.
+
+    One `axojax.surrogate.check_inputs` pass, then `axojax.surrogate.predict` streamed in batches of
+    `batch_size` (one compiled program), without its own second OOD check.
+
+    Args:
+        model: a trained `SurrogateCNN`.
+        profiles: fiber strain [-], (V, T) with T = `model.config.n_time`, on the model's grid.
+        name: label stored in the result (the impact's name).
+        batch_size: profiles per compiled inference batch.
+        margin: relative tolerance of the OOD check over the training maxima (0.1 = 10 %).
+        dt_s: time step of the profiles [s], checked against the model's if given.
+        warn: emit an `OutOfDistributionWarning` with the count when any voxel is flagged.
+
+    Returns:
+        A `WholeBrainResult` with `profiles_s` None.
+
+    Raises:
+        ValueError: wrong rank, number of time samples, time step or batch size.
+    """
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    start = time.perf_counter()
+    flags = check_inputs(model, profiles, margin=margin, dt_s=dt_s, warn=warn)
+    values = predict(model, profiles, batch_size=int(batch_size), check=False)
+    values_np, flags_np = (np.asarray(x) for x in jax.device_get((values, flags)))
+    elapsed = time.perf_counter() - start
+    return WholeBrainResult(
+        name=str(name),
+        values=values_np.astype(np.float32, copy=False),
+        ood=flags_np.astype(bool, copy=False),
+        profiles_s=None,
+        inference_s=elapsed,
+    )
+
+
+def whole_brain(
+    model: SurrogateCNN,
+    head_model: AbstractHeadModel,
+    impact: Impact,
+    brain: Brain,
+    *,
+    t_s: Float[ArrayLike, " time"] | None = None,
+    chunk_voxels: int = DEFAULT_CHUNK_VOXELS,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    margin: float = 0.1,
+    warn: bool = True,
+) -> WholeBrainResult:
+    """Axonal injury maps of one impact: head model -> fiber strain profiles -> surrogate, every voxel.
+
+    Args:
+        model: a trained `SurrogateCNN`; its grid (`config.n_time` samples at `config.dt_s`) must match the
+            profile grid.
+        head_model: e.g. `axojax.headmodel.ReducedHeadModel()`.
+        impact: one impact on the surrogate's grid (e.g. `axojax.kinematics.resample_impact(imp)` for
+            100 ms at 1 ms), or any record together with `t_s`.
+        brain: white-matter voxels [mm] and fibers.
+        t_s: profile time grid [s] (see `impact_profiles`); None: the impact's samples.
+        chunk_voxels: voxels per compiled profile chunk.
+        batch_size: profiles per compiled inference batch.
+        margin: OOD tolerance, see `axojax.surrogate.check_inputs`.
+        warn: warn when voxels are out of distribution.
+
+    Returns:
+        A `WholeBrainResult` named after the impact, with both timings.
+
+    Raises:
+        ValueError: a profile grid that is not uniform or does not match the surrogate's (samples, step;
+            checked before any strain is computed), or the errors of `impact_profiles`.
+    """
+    t, _ = _impact_grid(impact, t_s)
+    t = np.asarray(t, dtype=np.float64)
+    n_time, dt_model = model.config.n_time, model.config.dt_s
+    if t.shape[0] != n_time:
+        raise ValueError(
+            f"impact {impact.name!r}: {t.shape[0]} time samples, the surrogate was trained on {n_time} "
+            f"(dt {dt_model:g} s); resample the impact (axojax.kinematics.resample_impact) or pass t_s"
+        )
+    # mean step: accurate to ~1e-7 relative even on a float32 grid, whose single steps are not
+    dt = np.diff(t)
+    dt_mean = float(t[-1] - t[0]) / (t.shape[0] - 1)
+    if np.max(np.abs(dt - dt_mean)) > 1e-3 * dt_mean:
+        raise ValueError(
+            f"impact {impact.name!r}: the surrogate needs a uniform time grid, steps range "
+            f"{dt.min():g}-{dt.max():g} s; resample the impact first"
+        )
+    if not np.isclose(dt_mean, dt_model, rtol=1e-6, atol=0.0):
+        raise ValueError(
+            f"impact {impact.name!r}: sampled at dt {dt_mean:g} s, the surrogate expects {dt_model:g} s; "
+            "resample the impact first"
+        )
+    start = time.perf_counter()
+    profiles = impact_profiles(head_model, impact, brain, t_s=t_s, chunk_voxels=chunk_voxels)
+    profiles.block_until_ready()
+    profiles_s = time.perf_counter() - start
+    result = predict_maps(
+        model,
+        profiles,
+        name=impact.name,
+        batch_size=batch_size,
+        margin=margin,
+        dt_s=dt_mean,
+        warn=warn,
+    )
+    return dataclasses.replace(result, profiles_s=profiles_s)
