@@ -1,5 +1,13 @@
-"""`axojax` entry point. Until the whole pipeline lands, `axojax run` simulates the axon model on the
-built-in example fiber strain profiles and prints the four injury outputs."""
+"""`axojax` command line: the end-to-end pipeline and each of its stages.
+
+    axojax run --out DIR [--preset default|paper] [--axon male|female] [--seed N]
+    axojax profiles|sample|simulate|train --out DIR [...]   (the pipeline up to that stage)
+    axojax predict --model DIR/surrogate/model --impact FILE --out MAPS_DIR
+    axojax axon --out DIR                                   (axon model on three example profiles)
+
+Every stage resumes from what DIR already holds. Bad input ends with one `axojax: error: ...` line
+and exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +15,12 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+from ._pipeline import PRESETS, RunConfig, atomic_write_json, log, run_pipeline
 
 
 def example_profiles() -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -26,50 +37,166 @@ def example_profiles() -> tuple[np.ndarray, dict[str, np.ndarray]]:
     }
 
 
-def _run(args: argparse.Namespace) -> int:
+def _axon(args: argparse.Namespace) -> int:
     from ..axon import OUTPUT_NAMES, AxonParams, simulate
 
-    params = AxonParams.female() if args.preset == "female" else AxonParams.male()
+    params = AxonParams.female() if args.axon == "female" else AxonParams.male()
     t, profiles = example_profiles()
     start = time.perf_counter()
     res = simulate(t, np.stack(list(profiles.values())).astype(np.float32), params)
     out = np.asarray(res.as_array())
-    elapsed = time.perf_counter() - start
     print(
-        f"axojax: axon model ({args.preset}) on {len(profiles)} example profiles "
-        f"({elapsed:.1f} s incl. compilation)"
+        f"axojax: axon model ({args.axon}) on {len(profiles)} example profiles "
+        f"({time.perf_counter() - start:.1f} s incl. compilation)"
     )
-    print(
-        f"{'profile':30s} {'MT strain':>10s} {'axolemma':>10s} {'tau fail %':>11s} {'NF fail %':>10s}"
-    )
+    print(f"{'profile':30s} {'MT strain':>10s} {'axolemma':>10s} {'tau fail %':>11s} {'NF fail %':>10s}")
     for name, row, ok in zip(profiles, out, np.asarray(res.success), strict=True):
         flag = "" if ok else "  (solve failed)"
         print(f"{name:30s} {row[0]:10.4f} {row[1]:10.4f} {row[2]:11.2f} {row[3]:10.2f}{flag}")
     if args.out is not None:
-        out_dir = Path(args.out)
-        out_dir.mkdir(parents=True, exist_ok=True)
         result = {
             name: dict(zip(OUTPUT_NAMES, map(float, row), strict=True))
             for name, row in zip(profiles, out, strict=True)
         }
-        tmp = out_dir / "metrics.json.tmp"
-        tmp.write_text(json.dumps({"preset": args.preset, "outputs": result}, indent=2))
-        tmp.replace(out_dir / "metrics.json")
-        print(f"wrote {out_dir / 'metrics.json'}")
+        atomic_write_json(Path(args.out) / "axon_examples.json", {"preset": args.axon, "outputs": result})
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="axojax", description=__doc__)
+def _config(args: argparse.Namespace) -> RunConfig:
+    overrides = {"preset": args.axon, "seed": args.seed}
+    if args.n_impacts is not None:
+        overrides["n_impacts"] = args.n_impacts
+    return RunConfig.preset_config(args.preset, **overrides)
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _print_summary(m: dict) -> None:
+    lc, val, t = m["learning_curve"], m["worst_case_validation"], m["timings"]
+    print(
+        f"axojax run: {m['brain']['n_voxels']} voxels, {m['impacts']['n_train']} training impacts "
+        f"+ held-out {m['impacts']['held_out']}"
+    )
+    s = m["sampling"]
+    print(
+        f"  sampling: {s['n_train_selected']} training profiles (threshold {s['train_threshold']:.4f}), "
+        f"{s['n_worst']} worst-case"
+    )
+    print(f"  simulated {m['simulation']['n_profiles']} profiles ({m['simulation']['n_failed']} failed)")
+    print(
+        f"  learning curve N = {lc['sizes']}: smallest N with R² > {lc['threshold_r2']}: "
+        f"{lc['min_size_r2_above_threshold']}"
+    )
+    print(f"  {'worst case':24s} {'R² CNN':>8s} {'NRMSE %':>8s} {'R² ridge':>9s} {'NRMSE %':>8s}")
+    for name, v in val["surrogate"].items():
+        b = val["ridge_baseline"][name]
+        print(
+            f"  {name:24s} {_fmt(v['r2']):>8s} {_fmt(v['nrmse_pct']):>8s} "
+            f"{_fmt(b['r2']):>9s} {_fmt(b['nrmse_pct']):>8s}"
+        )
+    mp = m["maps"]
+    print(
+        f"  maps: {len(mp['files'])} NIfTI in {Path(next(iter(mp['files'].values()))).parent}; "
+        f"inference {mp['warm']['inference_s']:.2f} s warm"
+    )
+    print(f"  total {t['total_s']:.0f} s; metrics.json written")
+
+
+def _stage(until: str):
+    def run(args: argparse.Namespace) -> int:
+        config = _config(args)
+        out = Path(args.out)
+        metrics = run_pipeline(out, config, until=until)
+        if until == "maps":
+            _print_summary(metrics)
+        else:
+            print(json.dumps(metrics, indent=1, default=str)[:2000])
+        return 0
+
+    return run
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from ..brain import default_brain
+    from ..headmodel import ReducedHeadModel
+    from ..kinematics import load_impact, resample_impact
+    from ..surrogate import OutOfDistributionWarning, load_surrogate
+    from ..wholebrain import summary, whole_brain, write_maps
+    from ..wholebrain.report import plot_slices
+
+    model, meta = load_surrogate(args.model)
+    impact = load_impact(args.impact)
+    dt_ms = model.config.dt_s * 1e3
+    impact = resample_impact(impact, dt_ms=dt_ms, window_ms=model.config.n_time * dt_ms)
+    brain = default_brain(float(meta.get("resolution_mm", 2.0)))
+    out = Path(args.out)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", OutOfDistributionWarning)
+        res = whole_brain(model, ReducedHeadModel(), impact, brain)
+    for w in caught:
+        log(f"warning: {w.message}")
+    paths = write_maps(out, brain, res.values)
+    report = {"impact": str(args.impact), **res.as_dict(), "summary": summary(res.values, brain, ood=res.ood)}
+    atomic_write_json(out / "summary.json", report)
+    try:
+        plot_slices(res.values, brain, out / "map_slices.png", title=Path(args.impact).name)
+    except ImportError:
+        pass
+    print(
+        f"axojax predict: {brain.n_voxels} voxels in {res.inference_s:.2f} s "
+        f"({int(res.ood.sum())} out of the training range); maps: {', '.join(p.name for p in paths.values())}"
+    )
+    return 0
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="output folder (created; a rerun resumes)")
+    p.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="default",
+        help="default (~10 min on 2 CPU cores), paper (the study's scale), tiny (tests)",
+    )
+    p.add_argument("--axon", choices=("male", "female"), default="male", help="axon parameter preset")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic impacts and training")
+    p.add_argument("--n-impacts", type=int, default=None, help="training impacts (overrides the preset)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="axojax", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the main job on the embedded default data")
-    run.add_argument("--out", default=None, help="output folder (metrics.json)")
-    run.add_argument("--preset", choices=("male", "female"), default="male")
-    run.set_defaults(func=_run)
-    args = parser.parse_args(argv)
+    run = sub.add_parser("run", help="the whole pipeline on the embedded default data")
+    _add_run_options(run)
+    run.set_defaults(func=_stage("maps"))
+    helps = {
+        "profiles": "fiber strain profiles of every impact and voxel",
+        "sample": "... then stratified + adaptive sampling",
+        "simulate": "... then the axon model on the selected profiles",
+        "train": "... then learning curve, surrogate training and worst-case validation",
+    }
+    for name, text in helps.items():
+        p = sub.add_parser(name, help=text)
+        _add_run_options(p)
+        p.set_defaults(func=_stage(name))
+    pred = sub.add_parser("predict", help="maps of a new impact from a saved surrogate")
+    pred.add_argument("--model", required=True, help="surrogate checkpoint (DIR/surrogate/model)")
+    pred.add_argument("--impact", required=True, help="impact kinematics (.mat, .csv or .npz)")
+    pred.add_argument("--out", required=True, help="folder for the maps and summary.json")
+    pred.set_defaults(func=_predict)
+    axon = sub.add_parser("axon", help="the axon model on three example profiles")
+    axon.add_argument("--out", default=None)
+    axon.add_argument("--axon", choices=("male", "female"), default="male")
+    axon.set_defaults(func=_axon)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, FileExistsError, OSError) as err:
         print(f"axojax: error: {err}", file=sys.stderr)
         return 2
 

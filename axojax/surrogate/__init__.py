@@ -3,6 +3,9 @@
 Imports no other axojax stage: it meets `axojax.axon` only in plain arrays.
 """
 
+from ._baseline import RidgeBaseline as RidgeBaseline
+from ._baseline import fit_ridge as fit_ridge
+from ._baseline import hand_features as hand_features
 from ._metrics import nrmse_pct as nrmse_pct
 from ._metrics import r2_score as r2_score
 from ._model import OUTPUT_NAMES as OUTPUT_NAMES

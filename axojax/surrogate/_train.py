@@ -34,10 +34,10 @@ class TrainConfig:
 
     epochs: int = 300
     batch_size: int = 64
-    learning_rate: float = 3e-3
+    learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     warmup_fraction: float = 0.05
-    patience: int = 40
+    patience: int = 80
     val_fraction: float = 0.15
 
 

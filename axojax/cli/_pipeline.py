@@ -1,0 +1,628 @@
+"""The end-to-end pipeline behind `axojax run`, one resumable function per stage.
+
+Output folder layout (every stage reads what the previous one wrote, and skips work already done):
+
+    DIR/config.json                 the `RunConfig` of the run (a rerun with another config is refused)
+    DIR/profiles/                   fiber strain store (`axojax.fiberstrain.ProfileDataset`)
+    DIR/sampling/selection.npz      adaptive training selection (+ learning-curve pool), worst-case set
+    DIR/sampling/coverage.json      coverage of the kept set vs the candidate pool
+    DIR/campaign/                   axon model outputs of every selected profile (`axojax.campaign`)
+    DIR/sampling/worst_case.npz     t_s, profiles, outputs, voxel of the worst-case set
+    DIR/surrogate/model/            orbax checkpoint of the trained surrogate
+    DIR/surrogate/learning_curve.json, validation.json
+    DIR/maps/*.nii.gz               whole-white-matter maps of the held-out impact
+    DIR/figures/*.png               learning curve, predicted vs simulated, map slices, coverage
+    DIR/metrics.json                everything measured, with timings
+
+The stages import every pipeline stage; nothing imports this module but the CLI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PRESETS = ("default", "paper", "tiny")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Settings of one `axojax run` (plain values; written to DIR/config.json).
+
+    Attributes:
+        n_impacts: training impacts; one more impact is drawn and held out for the worst-case set
+            and the maps.
+        seed: PRNG seed of the synthetic impacts, the training and the folds.
+        resolution_mm: brain grid [mm] (2 = the study's ~92,500 voxels).
+        n_train: training profiles of the final surrogate (adaptive sampling target).
+        lc_sizes: training-set sizes of the cross-validated learning curve.
+        lc_folds: folds of the learning curve's cross-validation.
+        n_worst: size of the worst-case test set.
+        measure: similarity measure of adaptive sampling ("nrmse" or "xcorr").
+        preset: axon parameter preset ("male" or "female").
+        epochs, patience, batch_size, learning_rate: surrogate training (see
+            `axojax.surrogate.TrainConfig`).
+        channels: channels of the CNN blocks.
+    """
+
+    n_impacts: int = 20
+    seed: int = 0
+    resolution_mm: float = 2.0
+    n_train: int = 2000
+    lc_sizes: tuple[int, ...] = (250, 500, 1000, 2000)
+    lc_folds: int = 3
+    n_worst: int = 75
+    measure: str = "nrmse"
+    preset: str = "male"
+    epochs: int = 300
+    patience: int = 80
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    channels: tuple[int, ...] = (16, 32, 64)
+
+    @classmethod
+    def preset_config(cls, name: str, **overrides: Any) -> RunConfig:
+        """`default` (about 10 min on a 2-core CPU), `paper` (the study's scale: 45 + 1 impacts,
+        N = 2,000, learning curve to 4,000 with 5 folds, 75 worst-case) or `tiny` (tests)."""
+        if name == "default":
+            base = cls()
+        elif name == "paper":
+            base = cls(n_impacts=45, lc_sizes=(250, 500, 1000, 2000, 4000), lc_folds=5)
+        elif name == "tiny":
+            base = cls(
+                n_impacts=3,
+                resolution_mm=6.0,
+                n_train=60,
+                lc_sizes=(30, 60),
+                lc_folds=2,
+                n_worst=10,
+                epochs=6,
+                patience=6,
+                batch_size=16,
+                channels=(4, 8),
+            )
+        else:
+            raise ValueError(f"unknown preset {name!r}: expected one of {PRESETS}")
+        return dataclasses.replace(base, **overrides)
+
+    def __post_init__(self):
+        if self.n_impacts < 1:
+            raise ValueError(f"n_impacts must be >= 1, got {self.n_impacts}")
+        if self.measure not in ("nrmse", "xcorr"):
+            raise ValueError(f"measure must be 'nrmse' or 'xcorr', got {self.measure!r}")
+        if self.preset not in ("male", "female"):
+            raise ValueError(f"preset must be 'male' or 'female', got {self.preset!r}")
+        object.__setattr__(self, "lc_sizes", tuple(sorted(int(s) for s in self.lc_sizes)))
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+
+    @property
+    def n_pool(self) -> int:
+        """Adaptive-sampling pool of the learning curve: the largest of n_train and lc_sizes."""
+        return max(self.n_train, *self.lc_sizes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["lc_sizes"] = list(self.lc_sizes)
+        d["channels"] = list(self.channels)
+        return d
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def log(msg: str) -> None:
+    """One progress line on stderr."""
+    print(f"axojax: {msg}", file=sys.stderr, flush=True)
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=_json_default))
+    os.replace(tmp, path)
+
+
+def atomic_save_npz(path: Path, **arrays: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _json_default(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON serialisable: {type(x)}")
+
+
+def _timed(timings: dict[str, float], name: str, fn: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    out = fn()
+    timings[name] = round(time.perf_counter() - start, 3)
+    return out
+
+
+def check_config(out: Path, config: RunConfig) -> None:
+    """Write DIR/config.json, or refuse a folder holding a run with another config."""
+    path = out / "config.json"
+    new = config.to_dict()
+    if path.exists():
+        old = json.loads(path.read_text())
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        if diff:
+            raise ValueError(
+                f"{out}: holds a run with other settings ({', '.join(diff)}); "
+                "use a new --out folder or the same settings to resume"
+            )
+        return
+    atomic_write_json(path, new)
+
+
+# --- stage 1: impacts -> fiber strain profiles ---------------------------------------------------
+
+
+def synthetic_impact_list(config: RunConfig) -> dict[str, Any]:
+    """The run's synthetic impacts by name: `n_impacts` training impacts, then the held-out one."""
+    import jax
+
+    from ..kinematics import Impact, synthetic_impacts
+
+    batch = synthetic_impacts(jax.random.PRNGKey(config.seed), config.n_impacts + 1)
+    impacts = {}
+    for i in range(config.n_impacts + 1):
+        name = f"held_out_{i:03d}" if i == config.n_impacts else f"train_{i:03d}"
+        impacts[name] = Impact(
+            t_s=batch.t_s[i],
+            ang_vel_rad_s=batch.ang_vel_rad_s[i],
+            ang_acc_rad_s2=batch.ang_acc_rad_s2[i],
+            name=name,
+        )
+    return impacts
+
+
+def impact_metadata(impact) -> dict[str, float]:
+    """Peak |ω| [rad/s], peak |α| [rad/s^2] and the dominant rotation axis of an impact."""
+    w = np.asarray(impact.ang_vel_rad_s, np.float64)
+    a = np.asarray(impact.ang_acc_rad_s2, np.float64)
+    i = int(np.argmax(np.linalg.norm(w, axis=-1)))
+    axis = w[i] / max(np.linalg.norm(w[i]), 1e-30)
+    return {
+        "peak_ang_vel_rad_s": float(np.linalg.norm(w, axis=-1).max()),
+        "peak_ang_acc_rad_s2": float(np.linalg.norm(a, axis=-1).max()),
+        "axis_head": [float(v) for v in axis],
+    }
+
+
+def load_run_brain(config: RunConfig):
+    from ..brain import default_brain
+
+    return default_brain(config.resolution_mm)
+
+
+def stage_profiles(out: Path, config: RunConfig, brain=None):
+    """Fiber strain profiles of every impact on every white-matter voxel, into DIR/profiles."""
+    from ..fiberstrain import build_profiles
+    from ..headmodel import ReducedHeadModel, strain_history
+
+    brain = load_run_brain(config) if brain is None else brain
+    impacts = synthetic_impact_list(config)
+    model = ReducedHeadModel()
+
+    def strain_fn(impact, coords_mm):
+        return strain_history(model, impact.t_s, impact.ang_acc_rad_s2, coords_mm)
+
+    t_s = np.asarray(next(iter(impacts.values())).t_s, np.float64)
+    meta = {name: impact_metadata(imp) for name, imp in impacts.items()}
+    log(f"profiles: {len(impacts)} impacts x {brain.n_voxels} voxels x {t_s.size} samples")
+    return build_profiles(strain_fn, impacts, brain, out / "profiles", t_s=t_s, metadata=meta)
+
+
+# --- stage 2: stratified + adaptive sampling -----------------------------------------------------
+
+
+def stage_sample(out: Path, config: RunConfig, dataset) -> dict[str, Any]:
+    """Adaptive training selection (and learning-curve pool), worst-case set -> DIR/sampling."""
+    from ..sampling import plot_coverage
+
+    path = out / "sampling" / "selection.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    names = list(dataset.impact_names)
+    train, held_out = names[:-1], names[-1]
+    log(f"sampling: N = {config.n_train} of the stratified candidates of {len(train)} impacts")
+    res = _select(dataset, train, held_out, config.n_train, config)
+    arrays = {
+        "train_impact": np.asarray(res.selection.impact, np.int64),
+        "train_voxel": np.asarray(res.selection.voxel, np.int64),
+        "train_threshold": np.float64(res.selection.threshold),
+        "worst_voxel": np.asarray(res.worst_case.voxel, np.int64),
+        "worst_similarity": np.asarray(res.worst_case.max_similarity, np.float64),
+        "held_out_impact": np.int64(len(names) - 1),
+        "n_candidates_per_impact": np.int64(res.n_candidates_per_impact),
+    }
+    if config.n_pool > config.n_train:
+        log(f"sampling: learning-curve pool N = {config.n_pool}")
+        pool = _select(dataset, train, held_out, config.n_pool, config)
+        arrays["pool_impact"] = np.asarray(pool.selection.impact, np.int64)
+        arrays["pool_voxel"] = np.asarray(pool.selection.voxel, np.int64)
+        arrays["pool_threshold"] = np.float64(pool.selection.threshold)
+    else:
+        arrays["pool_impact"], arrays["pool_voxel"] = arrays["train_impact"], arrays["train_voxel"]
+        arrays["pool_threshold"] = arrays["train_threshold"]
+    cov = res.coverage
+    atomic_write_json(out / "sampling" / "coverage.json", _coverage_dict(cov))
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    try:
+        plot_coverage(cov, out / "figures" / "sampling_coverage.png")
+    except ImportError:
+        log("sampling: matplotlib not installed, coverage figure skipped")
+    atomic_save_npz(path, **arrays)
+    return arrays
+
+
+def _select(dataset, train, held_out, n: int, config: RunConfig):
+    """Threshold search to about n kept (±1 %, at least ±2); if the greedy count jumps over that
+    window, the exact greedy stopped at n kept."""
+    from ..sampling import select_from_dataset
+
+    common = dict(n=n, n_worst=config.n_worst, measure=config.measure)
+    try:
+        return select_from_dataset(dataset, train, held_out, rtol=max(0.01, 2.0 / n), **common)
+    except ValueError as err:
+        if "jumps over the window" not in str(err):
+            raise
+        log(f"sampling: {err}; taking the greedy stopped at exactly {n} kept")
+        return select_from_dataset(dataset, train, held_out, exact=True, **common)
+
+
+def _coverage_dict(cov) -> dict[str, Any]:
+    return json.loads(json.dumps(cov.as_dict(), default=_json_default))
+
+
+# --- stage 3: the axon model on every selected profile -------------------------------------------
+
+
+def selected_rows(sel: dict[str, np.ndarray]) -> np.ndarray:
+    """Unique (impact, voxel) ids to simulate: training set, pool and worst-case set, (M, 2)."""
+    held = int(sel["held_out_impact"])
+    ids = np.concatenate(
+        [
+            np.stack([sel["train_impact"], sel["train_voxel"]], -1),
+            np.stack([sel["pool_impact"], sel["pool_voxel"]], -1),
+            np.stack([np.full_like(sel["worst_voxel"], held), sel["worst_voxel"]], -1),
+        ]
+    )
+    _, first = np.unique(ids, axis=0, return_index=True)
+    return ids[np.sort(first)]
+
+
+def gather_profiles(dataset, ids: np.ndarray) -> np.ndarray:
+    """Profiles (M, T) of the (impact, voxel) rows, read one impact at a time."""
+    out = np.zeros((ids.shape[0], dataset.shape[2]), np.float32)
+    for imp in np.unique(ids[:, 0]):
+        rows = np.flatnonzero(ids[:, 0] == imp)
+        out[rows] = np.asarray(dataset.read_impact(int(imp)))[ids[rows, 1]]
+    return out
+
+
+def axon_params(config: RunConfig):
+    from ..axon import AxonParams
+
+    return AxonParams.female() if config.preset == "female" else AxonParams.male()
+
+
+def stage_simulate(out: Path, config: RunConfig, dataset, sel: dict[str, np.ndarray]):
+    """Run (or resume) the axon-model campaign over every selected profile -> DIR/campaign."""
+    from ..campaign import run_campaign
+
+    ids = selected_rows(sel)
+    profiles = gather_profiles(dataset, ids)
+    log(f"simulate: axon model ({config.preset}) on {ids.shape[0]} profiles")
+    return run_campaign(
+        dataset.t_s, profiles, out / "campaign", ids=ids, params=axon_params(config), chunk_size=512
+    )
+
+
+def rows_of(result, impact: np.ndarray, voxel: np.ndarray) -> np.ndarray:
+    """Row index in the campaign of each (impact, voxel) pair."""
+    lookup = {(int(a), int(b)): i for i, (a, b) in enumerate(result.ids)}
+    return np.asarray([lookup[(int(a), int(b))] for a, b in zip(impact, voxel, strict=True)], np.int64)
+
+
+def split_arrays(result, sel: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(profiles, outputs) of the training set, the pool and the worst-case set; failed solves out."""
+    held = int(sel["held_out_impact"])
+    parts = {
+        "train": rows_of(result, sel["train_impact"], sel["train_voxel"]),
+        "pool": rows_of(result, sel["pool_impact"], sel["pool_voxel"]),
+        "worst": rows_of(result, np.full_like(sel["worst_voxel"], held), sel["worst_voxel"]),
+    }
+    usable = result.usable
+    out = {}
+    for name, rows in parts.items():
+        rows = rows[usable[rows]]
+        out[name] = (np.asarray(result.profiles[rows], np.float32), np.asarray(result.outputs[rows]))
+    return out
+
+
+# --- stage 4: surrogate: learning curve, final model, worst-case validation ----------------------
+
+
+def train_settings(config: RunConfig, n_time: int, dt_s: float):
+    from ..surrogate import SurrogateConfig, TrainConfig
+
+    arch = SurrogateConfig(n_time=n_time, dt_s=dt_s, channels=config.channels)
+    train = TrainConfig(
+        epochs=config.epochs,
+        patience=config.patience,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+    )
+    return arch, train
+
+
+def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, dict[str, Any]]:
+    """R², NRMSE [%] (RMSE over the range of the true values) and RMSE per output name.
+
+    An output whose true values are all equal (e.g. no NF failure anywhere in the set) has no
+    R² or NRMSE: both are reported as None with `constant_truth` True, and RMSE still holds.
+    """
+    from ..surrogate import OUTPUT_NAMES, nrmse_pct, r2_score
+
+    y, p = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    r2 = np.asarray(r2_score(y, p))
+    nr = np.asarray(nrmse_pct(y, p))
+    rmse = np.sqrt(np.mean((y - p) ** 2, axis=0))
+    out = {}
+    for i, name in enumerate(OUTPUT_NAMES):
+        const = bool(np.ptp(y[:, i]) == 0.0)
+        out[name] = {
+            "r2": None if const else float(r2[i]),
+            "nrmse_pct": None if const else float(nr[i]),
+            "rmse": float(rmse[i]),
+            "constant_truth": const,
+        }
+    return out
+
+
+def stage_learning_curve(out: Path, config: RunConfig, pool, dt_s: float) -> dict[str, Any]:
+    """k-fold learning curve over `lc_sizes` on the sampled pool -> learning_curve.json + figure."""
+    import jax
+
+    from ..surrogate import OUTPUT_NAMES, learning_curve
+
+    path = out / "surrogate" / "learning_curve.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    x, y = pool
+    sizes = sorted({min(s, x.shape[0]) for s in config.lc_sizes})  # the largest: the whole pool
+    arch, train = train_settings(config, x.shape[1], dt_s)
+    log(f"train: {config.lc_folds}-fold learning curve over N = {sizes}")
+    start = time.perf_counter()
+    lc = learning_curve(
+        x,
+        y,
+        dt_s=dt_s,
+        sizes=sizes,
+        key=jax.random.PRNGKey(config.seed + 1),
+        folds=config.lc_folds,
+        config=arch,
+        train=train,
+    )
+    report = {
+        "sizes": [int(s) for s in lc.sizes],
+        "folds": config.lc_folds,
+        "threshold_r2": lc.threshold,
+        "min_size_r2_above_threshold": lc.min_size,
+        "r2_mean": {n: lc.r2_mean[:, i].tolist() for i, n in enumerate(OUTPUT_NAMES)},
+        "nrmse_pct_mean": {n: lc.nrmse_mean[:, i].tolist() for i, n in enumerate(OUTPUT_NAMES)},
+        "r2_folds": lc.r2.tolist(),
+        "nrmse_pct_folds": lc.nrmse_pct.tolist(),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    atomic_write_json(path, report)
+    return report
+
+
+def stage_fit(out: Path, config: RunConfig, train_set, dt_s: float):
+    """Train the final surrogate on the adaptive training set -> DIR/surrogate/model."""
+    import jax
+
+    from ..surrogate import fit, load_surrogate, save_surrogate
+
+    ckpt = out / "surrogate" / "model"
+    x, y = train_set
+    arch, train = train_settings(config, x.shape[1], dt_s)
+    if ckpt.exists():
+        model, _ = load_surrogate(ckpt, config=arch)
+        return model, json.loads((out / "surrogate" / "fit.json").read_text())
+    log(f"train: final surrogate on N = {x.shape[0]} profiles")
+    start = time.perf_counter()
+    model, hist = fit(x, y, dt_s=dt_s, key=jax.random.PRNGKey(config.seed + 2), config=arch, train=train)
+    seconds = time.perf_counter() - start
+    params = axon_params(config)
+    meta = {
+        "axon_preset": config.preset,
+        "axon_params": {
+            f.name: float(np.asarray(getattr(params, f.name)))
+            for f in dataclasses.fields(params)
+            if np.ndim(getattr(params, f.name)) == 0
+        },
+        "n_train": int(x.shape[0]),
+        "seed": config.seed,
+        "resolution_mm": config.resolution_mm,
+    }
+    info = {
+        "n_train": int(x.shape[0]),
+        "epochs_run": int(hist.train_loss.size),
+        "best_epoch": int(hist.best_epoch),
+        "best_val_loss": float(hist.val_loss[hist.best_epoch]),
+        "seconds": round(seconds, 1),
+    }
+    atomic_write_json(out / "surrogate" / "fit.json", info)
+    save_surrogate(ckpt, model, meta)
+    return model, info
+
+
+def stage_validate(out: Path, model, train_set, worst, t_s: np.ndarray, voxels) -> dict[str, Any]:
+    """Worst-case independent validation, with the ridge baseline fitted on the same training set."""
+    from ..surrogate import fit_ridge, predict
+
+    x, y = worst
+    dt_s = float(t_s[1] - t_s[0])
+    pred = np.asarray(predict(model, x, check=False))
+    ridge = fit_ridge(*train_set, dt_s=dt_s)
+    pred_ridge = np.asarray(ridge(x))
+    atomic_save_npz(
+        out / "sampling" / "worst_case.npz",
+        t_s=t_s,
+        profiles=x,
+        outputs=y,
+        predicted=pred,
+        voxel=np.asarray(voxels),
+    )
+    return {
+        "n": int(x.shape[0]),
+        "surrogate": scores(y, pred),
+        "ridge_baseline": scores(y, pred_ridge),
+    }
+
+
+# --- stage 5: whole-white-matter maps ------------------------------------------------------------
+
+
+def stage_maps(out: Path, model, impact, brain, *, name: str | None = None) -> dict[str, Any]:
+    """Surrogate maps of one impact on every voxel -> DIR/maps/*.nii.gz, summary, slice figure."""
+    from ..headmodel import ReducedHeadModel
+    from ..wholebrain import summary, whole_brain, write_maps
+    from ..wholebrain.report import plot_slices
+
+    name = impact.name if name is None else name
+    log(f"maps: impact {name!r} on {brain.n_voxels} voxels")
+    head = ReducedHeadModel()
+    res = whole_brain(model, head, impact, brain)
+    warm = whole_brain(model, head, impact, brain, warn=False)  # compiled: the timing a user sees
+    paths = write_maps(out / "maps", brain, res.values)
+    report = {
+        "impact": name,
+        "files": {k: str(v) for k, v in paths.items()},
+        "first_call": {"profiles_s": res.profiles_s, "inference_s": res.inference_s},
+        "warm": {"profiles_s": warm.profiles_s, "inference_s": warm.inference_s},
+        "summary": summary(res.values, brain, ood=res.ood),
+    }
+    try:
+        plot_slices(res.values, brain, out / "figures" / "map_slices.png", title=f"impact {name}")
+    except ImportError:
+        log("maps: matplotlib not installed, slice figure skipped")
+    return report
+
+
+# --- the whole run -------------------------------------------------------------------------------
+
+
+def _figures(out: Path, lc: dict[str, Any], worst_npz: Path) -> None:
+    from ..surrogate.report import plot_learning_curve, plot_predicted_vs_simulated
+
+    try:
+        plot_learning_curve(
+            lc["sizes"], lc["r2_mean"], lc["nrmse_pct_mean"], out / "figures" / "learning_curve.png"
+        )
+        with np.load(worst_npz) as z:
+            plot_predicted_vs_simulated(
+                z["outputs"], z["predicted"], out / "figures" / "worst_case_scatter.png"
+            )
+    except ImportError:
+        log("figures: matplotlib not installed, skipped")
+
+
+STAGES = ("profiles", "sample", "simulate", "train", "maps")
+
+
+def run_pipeline(out: str | os.PathLike, config: RunConfig, until: str = "maps") -> dict[str, Any]:
+    """Synthetic impacts -> profiles -> sampling -> axon campaign -> surrogate -> maps, resumable.
+
+    Args:
+        out: output folder (see the module docstring).
+        config: the run's settings.
+        until: last stage to run, one of `STAGES`.
+
+    Returns the metrics dict; the full run also writes it to DIR/metrics.json.
+    """
+    if until not in STAGES:
+        raise ValueError(f"until must be one of {STAGES}, got {until!r}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    check_config(out, config)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    brain = _timed(timings, "brain_s", lambda: load_run_brain(config))
+    dataset = _timed(timings, "profiles_s", lambda: stage_profiles(out, config, brain))
+    if until == "profiles":
+        return {"profiles": str(dataset.store_dir), "shape": list(dataset.shape), "timings": timings}
+    sel = _timed(timings, "sampling_s", lambda: stage_sample(out, config, dataset))
+    if until == "sample":
+        return {"n_train_selected": int(sel["train_voxel"].size), "timings": timings}
+    result = _timed(timings, "simulate_s", lambda: stage_simulate(out, config, dataset, sel))
+    if until == "simulate":
+        return {"n_simulated": result.n_profiles, "n_failed": int((~result.usable).sum()), "timings": timings}
+    parts = split_arrays(result, sel)
+    t_s = np.asarray(dataset.t_s, np.float64)
+    dt_s = float(t_s[1] - t_s[0])
+    lc = _timed(timings, "learning_curve_s", lambda: stage_learning_curve(out, config, parts["pool"], dt_s))
+    model, fit_info = _timed(timings, "train_s", lambda: stage_fit(out, config, parts["train"], dt_s))
+    held = int(sel["held_out_impact"])
+    worst_vox = sel["worst_voxel"][
+        result.usable[rows_of(result, np.full_like(sel["worst_voxel"], held), sel["worst_voxel"])]
+    ]
+    validation = stage_validate(out, model, parts["train"], parts["worst"], t_s, worst_vox)
+    atomic_write_json(out / "surrogate" / "validation.json", validation)
+    _figures(out, lc, out / "sampling" / "worst_case.npz")
+    if until == "train":
+        return {"learning_curve": lc, "training": fit_info, "worst_case_validation": validation}
+    impacts = synthetic_impact_list(config)
+    held_name = list(impacts)[held]
+    maps = _timed(timings, "maps_s", lambda: stage_maps(out, model, impacts[held_name], brain))
+    timings["total_s"] = round(time.perf_counter() - start, 1)
+    metrics = {
+        "config": config.to_dict(),
+        "brain": {
+            "n_voxels": brain.n_voxels,
+            "n_cubes": brain.n_cubes,
+            "resolution_mm": config.resolution_mm,
+        },
+        "impacts": {"n_train": config.n_impacts, "held_out": held_name},
+        "sampling": {
+            "n_candidates_per_impact": int(sel["n_candidates_per_impact"]),
+            "n_train_selected": int(sel["train_voxel"].size),
+            "train_threshold": float(sel["train_threshold"]),
+            "n_pool_selected": int(sel["pool_voxel"].size),
+            "pool_threshold": float(sel["pool_threshold"]),
+            "n_worst": int(sel["worst_voxel"].size),
+            "coverage": json.loads((out / "sampling" / "coverage.json").read_text()),
+        },
+        "simulation": {
+            "n_profiles": result.n_profiles,
+            "n_failed": int((~result.usable).sum()),
+            "axon_preset": config.preset,
+        },
+        "learning_curve": {k: v for k, v in lc.items() if not k.endswith("_folds")},
+        "training": fit_info,
+        "worst_case_validation": validation,
+        "maps": maps,
+        "timings": timings,
+    }
+    atomic_write_json(out / "metrics.json", metrics)
+    return metrics

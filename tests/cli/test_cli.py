@@ -1,0 +1,141 @@
+import json
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from axojax.brain import default_brain
+from axojax.cli import main
+from axojax.cli._pipeline import RunConfig, scores, selected_rows
+from axojax.kinematics import half_sine_pulse
+from axojax.surrogate import OUTPUT_NAMES, read_metadata
+
+
+def test_run_writes_maps_metrics_and_figures(tiny_run):
+    out, metrics = tiny_run
+    brain = default_brain(6.0)
+    for name in OUTPUT_NAMES:
+        img = nib.load(out / "maps" / f"{name}.nii.gz")
+        assert img.shape == brain.mask.shape
+        np.testing.assert_allclose(img.affine, brain.affine)
+        data = np.asarray(img.dataobj)
+        assert np.all(np.isfinite(data)) and np.count_nonzero(data) > 0
+    for fig in ("learning_curve", "worst_case_scatter", "map_slices", "sampling_coverage"):
+        assert (out / "figures" / f"{fig}.png").stat().st_size > 1000
+    on_disk = json.loads((out / "metrics.json").read_text())
+    assert on_disk["brain"]["n_voxels"] == brain.n_voxels
+    assert on_disk["sampling"]["n_worst"] == 10
+    assert on_disk["simulation"]["n_failed"] == 0
+    assert on_disk["learning_curve"]["sizes"] == [30, 60]
+    val = on_disk["worst_case_validation"]
+    assert val["n"] == 10 and set(val["surrogate"]) == set(OUTPUT_NAMES)
+    meta = read_metadata(out / "surrogate" / "model")
+    assert meta["user"]["axon_preset"] == "male" and meta["user"]["resolution_mm"] == 6.0
+    # the worst-case set is saved with simulated and predicted outputs for later checks
+    with np.load(out / "sampling" / "worst_case.npz") as z:
+        assert z["profiles"].shape == (10, 100) and z["predicted"].shape == (10, 4)
+    assert metrics["timings"]["total_s"] > 0
+
+
+def test_rerun_resumes_and_other_settings_are_refused(tiny_run, capsys):
+    out, metrics = tiny_run
+    assert main(["train", "--out", str(out), "--preset", "tiny"]) == 0  # everything is on disk
+    capsys.readouterr()
+    assert main(["run", "--out", str(out), "--preset", "tiny", "--seed", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "seed" in err[0] and err[0].startswith("axojax: error:")
+
+
+def test_predict_new_impact(tiny_run, tmp_path, capsys):
+    out, _ = tiny_run
+    imp = half_sine_pulse(3000.0, 12.0, (0.0, 0.0, 1.0), dt_ms=0.5, window_ms=150.0)
+    path = tmp_path / "impact.npz"
+    np.savez(
+        path,
+        t=np.asarray(imp.t_s),
+        ang_vel=np.asarray(imp.ang_vel_rad_s),
+        ang_acc=np.asarray(imp.ang_acc_rad_s2),
+    )
+    code = main(
+        [
+            "predict",
+            "--model",
+            str(out / "surrogate" / "model"),
+            "--impact",
+            str(path),
+            "--out",
+            str(tmp_path / "maps"),
+        ]
+    )
+    assert code == 0
+    summary = json.loads((tmp_path / "maps" / "summary.json").read_text())
+    assert summary["n_voxels"] == default_brain(6.0).n_voxels
+    for name in OUTPUT_NAMES:
+        assert (tmp_path / "maps" / f"{name}.nii.gz").exists()
+    assert "voxels in" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, expect",
+    [
+        (["predict", "--model", "{tmp}/nope", "--impact", "{tmp}/imp.npz", "--out", "{tmp}/o"], "nope"),
+        (
+            [
+                "predict",
+                "--model",
+                "{run}/surrogate/model",
+                "--impact",
+                "{tmp}/missing.npz",
+                "--out",
+                "{tmp}/o",
+            ],
+            "missing.npz",
+        ),
+        (
+            ["predict", "--model", "{run}/surrogate/model", "--impact", "{tmp}/bad.txt", "--out", "{tmp}/o"],
+            "suffix",
+        ),
+        (["predict", "--model", "{run}/maps", "--impact", "{tmp}/imp.npz", "--out", "{tmp}/o"], "maps"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tiny_run, tmp_path, capsys, args, expect):
+    out, _ = tiny_run
+    (tmp_path / "bad.txt").write_text("not an impact")
+    np.savez(tmp_path / "imp.npz", t=np.linspace(0, 0.1, 101), ang_vel=np.zeros((101, 3)))
+    argv = [a.format(tmp=tmp_path, run=out) for a in args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("axojax: error:") and expect in err[0]
+
+
+def test_presets():
+    paper = RunConfig.preset_config("paper")
+    assert (paper.n_impacts, paper.n_train, paper.n_worst, paper.lc_sizes[-1]) == (45, 2000, 75, 4000)
+    assert RunConfig.preset_config("default").n_pool == 2000 and paper.n_pool == 4000
+    with pytest.raises(ValueError, match="unknown preset"):
+        RunConfig.preset_config("huge")
+    with pytest.raises(ValueError, match="measure"):
+        RunConfig(measure="l2")
+
+
+def test_selected_rows_unique_in_order():
+    sel = {
+        "train_impact": np.array([0, 1, 0]),
+        "train_voxel": np.array([5, 5, 7]),
+        "pool_impact": np.array([1, 2]),
+        "pool_voxel": np.array([5, 9]),
+        "worst_voxel": np.array([3, 5]),
+        "held_out_impact": np.int64(3),
+    }
+    np.testing.assert_array_equal(selected_rows(sel), [[0, 5], [1, 5], [0, 7], [2, 9], [3, 3], [3, 5]])
+
+
+def test_scores_constant_truth_has_no_r2():
+    y = np.array([[0.01, 0.0], [0.02, 0.0], [0.03, 0.0]])
+    y4 = np.concatenate([y, y], axis=1)
+    p4 = y4 + np.array([[0.001, 0.0, 0.001, 0.5]])
+    s = scores(y4, p4)
+    assert s["peak_mt_strain"]["r2"] == pytest.approx(1 - 3e-6 / 2e-4)
+    assert s["peak_mt_strain"]["nrmse_pct"] == pytest.approx(100 * 0.001 / 0.02)
+    assert s["nf_failure_pct"]["r2"] is None and s["nf_failure_pct"]["constant_truth"]
+    assert s["nf_failure_pct"]["rmse"] == pytest.approx(0.5)
