@@ -2,7 +2,7 @@
 
     axojax run --out DIR [--preset default|paper] [--axon male|female] [--seed N]
     axojax profiles|sample|simulate|train --out DIR [...]   (the pipeline up to that stage)
-    axojax predict --model DIR/surrogate/model --impact FILE --out MAPS_DIR
+    axojax predict --model DIR/surrogate/model --impact FILE|--strain FILE --out MAPS_DIR
     axojax axon --out DIR                                   (axon model on three example profiles)
 
 Every stage resumes from what DIR already holds. Bad input ends with one `axojax: error: ...` line
@@ -120,33 +120,46 @@ def _stage(until: str):
 
 def _predict(args: argparse.Namespace) -> int:
     from ..brain import default_brain
-    from ..headmodel import ReducedHeadModel
+    from ..headmodel import ReducedHeadModel, load_strain
     from ..kinematics import load_impact, resample_impact
     from ..surrogate import OutOfDistributionWarning, load_surrogate
-    from ..wholebrain import summary, whole_brain, write_maps
+    from ..wholebrain import external_profiles, predict_maps, summary, whole_brain, write_maps
     from ..wholebrain.report import plot_slices
 
     model, meta = load_surrogate(args.model)
-    impact = load_impact(args.impact)
-    dt_ms = model.config.dt_s * 1e3
-    impact = resample_impact(impact, dt_ms=dt_ms, window_ms=model.config.n_time * dt_ms)
     brain = default_brain(float(meta.get("resolution_mm", 2.0)))
     out = Path(args.out)
+    source = Path(args.impact if args.impact is not None else args.strain)
+    covered = None
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", OutOfDistributionWarning)
-        res = whole_brain(model, ReducedHeadModel(), impact, brain)
+        warnings.simplefilter("always")
+        if args.impact is not None:
+            impact = load_impact(source)
+            dt_ms = model.config.dt_s * 1e3
+            impact = resample_impact(impact, dt_ms=dt_ms, window_ms=model.config.n_time * dt_ms)
+            res = whole_brain(model, ReducedHeadModel(), impact, brain)
+        else:
+            field = load_strain(source)
+            profiles, covered = external_profiles(
+                field, brain, n_time=model.config.n_time, dt_s=model.config.dt_s, where=str(source)
+            )
+            res = predict_maps(model, profiles, name=source.name)
     for w in caught:
-        log(f"warning: {w.message}")
+        if issubclass(w.category, (OutOfDistributionWarning, RuntimeWarning)):
+            log(f"warning: {w.message}")
     paths = write_maps(out, brain, res.values)
-    report = {"impact": str(args.impact), **res.as_dict(), "summary": summary(res.values, brain, ood=res.ood)}
+    report = {"source": str(source), **res.as_dict(), "summary": summary(res.values, brain, ood=res.ood)}
+    if covered is not None:
+        report["covered_voxels"] = int(covered.sum())
     atomic_write_json(out / "summary.json", report)
     try:
-        plot_slices(res.values, brain, out / "map_slices.png", title=Path(args.impact).name)
+        plot_slices(res.values, brain, out / "map_slices.png", title=source.name)
     except ImportError:
         pass
     print(
         f"axojax predict: {brain.n_voxels} voxels in {res.inference_s:.2f} s "
-        f"({int(res.ood.sum())} out of the training range); maps: {', '.join(p.name for p in paths.values())}"
+        f"({int(res.ood.sum())} out of the training range); "
+        f"maps: {', '.join(p.name for p in paths.values())}"
     )
     return 0
 
@@ -182,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=_stage(name))
     pred = sub.add_parser("predict", help="maps of a new impact from a saved surrogate")
     pred.add_argument("--model", required=True, help="surrogate checkpoint (DIR/surrogate/model)")
-    pred.add_argument("--impact", required=True, help="impact kinematics (.mat, .csv or .npz)")
+    src = pred.add_mutually_exclusive_group(required=True)
+    src.add_argument("--impact", help="impact kinematics (.mat, .csv or .npz) for the reduced head model")
+    src.add_argument("--strain", help="imported strain history (.nii/.nii.gz/.npz, see docs/headmodel.md)")
     pred.add_argument("--out", required=True, help="folder for the maps and summary.json")
     pred.set_defaults(func=_predict)
     axon = sub.add_parser("axon", help="the axon model on three example profiles")

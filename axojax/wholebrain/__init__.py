@@ -4,6 +4,12 @@ Head model -> fiber strain profiles of every white-matter voxel (`impact_profile
 surrogate (`predict_maps`, `whole_brain`) -> summary figures (`summary`), NIfTI maps (`io`) and slice figures
 (`report`, needs matplotlib)."""
 
+from ._external import (
+    external_profiles as external_profiles,
+)
+from ._external import (
+    voxel_of_points as voxel_of_points,
+)
 from ._maps import (
     DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE,
 )

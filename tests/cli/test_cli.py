@@ -139,3 +139,67 @@ def test_scores_constant_truth_has_no_r2():
     assert s["peak_mt_strain"]["nrmse_pct"] == pytest.approx(100 * 0.001 / 0.02)
     assert s["nf_failure_pct"]["r2"] is None and s["nf_failure_pct"]["constant_truth"]
     assert s["nf_failure_pct"]["rmse"] == pytest.approx(0.5)
+
+
+def test_predict_from_imported_strain_matches_the_head_model_path(tiny_run, tmp_path):
+    """An exported strain field of the head model, imported again, gives the same profiles and maps."""
+    import jax.numpy as jnp
+
+    from axojax.headmodel import ReducedHeadModel, strain_history
+    from axojax.wholebrain import external_profiles, impact_profiles, read_maps
+
+    out, _ = tiny_run
+    brain = default_brain(6.0)
+    imp = half_sine_pulse(3000.0, 12.0, (0.0, 0.0, 1.0), dt_ms=1.0, window_ms=100.0)
+    every = np.arange(0, brain.n_voxels, 7)
+    coords = np.asarray(brain.coords_mm)[every]
+    strain = np.asarray(strain_history(ReducedHeadModel(), imp.t_s, imp.ang_acc_rad_s2, jnp.asarray(coords)))
+    path = tmp_path / "strain.npz"
+    np.savez(path, coords_mm=coords, t_s=np.asarray(imp.t_s), strain=strain)
+    ref = np.asarray(impact_profiles(ReducedHeadModel(), imp, brain))
+    from axojax.headmodel import load_strain
+
+    prof, covered = external_profiles(load_strain(path), brain, n_time=100, dt_s=1e-3)
+    np.testing.assert_array_equal(np.flatnonzero(covered), every)
+    np.testing.assert_allclose(prof[covered], ref[every], rtol=1e-4, atol=1e-6)
+    assert np.all(prof[~covered] == 0)
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(out / "surrogate" / "model"),
+                "--strain",
+                str(path),
+                "--out",
+                str(tmp_path / "maps"),
+            ]
+        )
+        == 0
+    )
+    summary = json.loads((tmp_path / "maps" / "summary.json").read_text())
+    assert summary["covered_voxels"] == every.size
+    assert read_maps(tmp_path / "maps", brain).shape == (brain.n_voxels, 4)
+
+
+def test_strain_outside_the_brain_is_refused(tiny_run, tmp_path, capsys):
+    out, _ = tiny_run
+    path = tmp_path / "far.npz"
+    np.savez(
+        path, coords_mm=np.full((2, 3), 500.0), t_s=np.linspace(0, 0.1, 101), strain=np.zeros((2, 101, 6))
+    )
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(out / "surrogate" / "model"),
+                "--strain",
+                str(path),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
+    assert "white matter" in capsys.readouterr().err
