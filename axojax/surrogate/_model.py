@@ -148,9 +148,11 @@ class SurrogateCNN(nnx.Module):
         return self.head(jax.nn.gelu(self.hidden(x)))
 
     def __call__(self, profiles: Float[Array, "batch time"]) -> Float[Array, "batch 4"]:
-        """Outputs in physical units (see module docstring)."""
+        """Outputs in physical units (see module docstring); the failure percentages are clipped to
+        [0, 100] (the regression can undershoot 0 where nothing fails; training uses `normalized`)."""
         z = self.normalized(profiles)
-        return z * self.out_std[...][None, :] + self.out_mean[...][None, :]
+        y = z * self.out_std[...][None, :] + self.out_mean[...][None, :]
+        return jnp.concatenate([y[:, :2], jnp.clip(y[:, 2:], 0.0, 100.0)], axis=-1)
 
     def out_of_distribution(
         self, profiles: Float[Array, "batch time"], margin: float = 0.1

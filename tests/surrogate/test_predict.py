@@ -40,3 +40,16 @@ def test_ood_warns_for_3x_peak_strain_not_for_training_profile(trained, axon_dat
         out = predict(model, profiles)
     assert out.shape == (3, 4)
     np.testing.assert_array_equal(check_inputs(model, profiles, warn=False), [False, True, True])
+
+
+def test_failure_outputs_clipped_to_percent_range(trained, axon_data):
+    model, _ = trained
+    x = jnp.asarray(axon_data[0][N_TRAIN:], jnp.float32)
+    raw = model.normalized(x) * model.out_std[...][None, :] + model.out_mean[...][None, :]
+    out = predict(model, x, check=False)
+    np.testing.assert_allclose(out[:, :2], raw[:, :2], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out[:, 2:], np.clip(raw[:, 2:], 0.0, 100.0), rtol=1e-5, atol=1e-5)
+    assert float(jnp.min(out[:, 2:])) >= 0.0 and float(jnp.max(out[:, 2:])) <= 100.0
+    # zero strain: nothing fails, and the raw regression may undershoot below 0
+    zero = predict(model, jnp.zeros((1, T), jnp.float32), check=False)
+    assert float(zero[0, 2]) >= 0.0 and float(zero[0, 3]) >= 0.0
