@@ -78,7 +78,11 @@ def plot_predicted_vs_simulated(
         ax.scatter(y[:, i], p[:, i], s=10, alpha=0.7)
         ax.set_xlabel(f"simulated {_LABELS.get(name, name)}")
         ax.set_ylabel("surrogate")
-        ax.set_title(f"R² {r2[i]:.3f}, NRMSE {nr[i]:.1f} %", fontsize=9)
+        if np.ptp(y[:, i]) == 0.0:  # R² and NRMSE undefined
+            rmse = float(np.sqrt(np.mean((y[:, i] - p[:, i]) ** 2)))
+            ax.set_title(f"all simulated = {y[0, i]:.3g}; RMSE {rmse:.3g}", fontsize=9)
+        else:
+            ax.set_title(f"R² {r2[i]:.3f}, NRMSE {nr[i]:.1f} %", fontsize=9)
         ax.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
