@@ -9,7 +9,7 @@ Evaluation sets: 75 held-out synthetic-impact profiles (always) and, with --run 
 profiles with the same data, architecture, key and epochs, one with the plain loss (λ = 0) and one with the
 Sobolev gradient term (before/after), and all surrogates are compared with the ODE's input gradients.
 Prints the tables; writes report.md, report.json and sensitivity_gradients_*.png into --out (and the figures
-into --figures if given). Runs in ~4.5 min on 2 CPU cores (~1.5 min of it compiling the reverse-mode ODE).
+into --figures if given). Runs in 4-5.5 min on 2 CPU cores (~1.5 min of it compiling the reverse-mode ODE).
 """
 
 from __future__ import annotations
