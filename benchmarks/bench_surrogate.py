@@ -74,8 +74,8 @@ def main() -> None:
     with np.load(run / "sampling" / "selection.npz") as z:
         sel = {k: z[k] for k in z.files}
     parts = split_arrays(load_campaign(run / "campaign"), sel)
-    x, y = parts["train"]
-    xw, yw = parts["worst"]
+    x, y, _ = parts["train"]
+    xw, yw, _ = parts["worst"]
     t_s = np.asarray(dataset.t_s)
     dt = float(t_s[1] - t_s[0])
     arch, train = train_settings(config, x.shape[1], dt)

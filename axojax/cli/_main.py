@@ -82,20 +82,24 @@ def _print_summary(m: dict) -> None:
     s = m["sampling"]
     print(
         f"  sampling: {s['n_train_selected']} training profiles (threshold {s['train_threshold']:.4f}), "
-        f"{s['n_worst']} worst-case"
+        f"{s.get('n_train_from_tail', 0)} of them from the severity tail, {s['n_worst']} worst-case"
     )
     print(f"  simulated {m['simulation']['n_profiles']} profiles ({m['simulation']['n_failed']} failed)")
     print(
         f"  learning curve N = {lc['sizes']}: smallest N with R² > {lc['threshold_r2']}: "
         f"{lc['min_size_r2_above_threshold']}"
     )
-    print(f"  {'worst case':24s} {'R² CNN':>8s} {'NRMSE %':>8s} {'R² ridge':>9s} {'NRMSE %':>8s}")
-    for name, v in val["surrogate"].items():
-        b = val["ridge_baseline"][name]
-        print(
-            f"  {name:24s} {_fmt(v['r2']):>8s} {_fmt(v['nrmse_pct']):>8s} "
-            f"{_fmt(b['r2']):>9s} {_fmt(b['nrmse_pct']):>8s}"
-        )
+    tables = [(f"worst case ({val['n']})", val)]
+    if "held_out_impact" in val:
+        tables.append((f"held-out impact ({val['held_out_impact']['n']})", val["held_out_impact"]))
+    for title, v_set in tables:
+        print(f"  {title:24s} {'R² CNN':>8s} {'NRMSE %':>8s} {'R² ridge':>9s} {'NRMSE %':>8s}")
+        for name, v in v_set["surrogate"].items():
+            b = v_set["ridge_baseline"][name]
+            print(
+                f"  {name:24s} {_fmt(v['r2']):>8s} {_fmt(v['nrmse_pct']):>8s} "
+                f"{_fmt(b['r2']):>9s} {_fmt(b['nrmse_pct']):>8s}"
+            )
     mp = m["maps"]
     print(
         f"  maps: {len(mp['files'])} NIfTI in {Path(next(iter(mp['files'].values()))).parent}; "

@@ -38,8 +38,13 @@ class RunConfig:
     """Settings of one `axojax run` (plain values; written to DIR/config.json).
 
     Attributes:
-        n_impacts: training impacts; one more impact is drawn and held out for the worst-case set
-            and the maps.
+        n_impacts: training impacts, drawn over the full synthetic ranges (peak |ω| 2-40 rad/s,
+            peak |α| 300-8,000 rad/s^2, 5-20 ms); one more impact is held out for the
+            worst-case set and the maps.
+        held_out_peak_ang_vel_rad_s: peak |ω| range [rad/s] of the held-out impact: the severe
+            part of the training range, so that the worst-case set exercises every output
+            (neurofilaments fail only above ~14 % fiber strain, which milder impacts never
+            reach) without leaving the training ranges.
         seed: PRNG seed of the synthetic impacts, the training and the folds.
         resolution_mm: brain grid [mm] (2 = the study's ~92,500 voxels).
         n_train: training profiles of the final surrogate (adaptive sampling target).
@@ -47,6 +52,9 @@ class RunConfig:
         lc_folds: folds of the learning curve's cross-validation.
         n_worst: size of the worst-case test set.
         measure: similarity measure of adaptive sampling ("nrmse" or "xcorr").
+        tail_fraction: share of n_train kept from the severity tail (candidates with peak
+            |strain| at or above the pool's 99th percentile); see
+            `axojax.sampling.select_from_dataset`.
         preset: axon parameter preset ("male" or "female").
         epochs, patience, batch_size, learning_rate: surrogate training (see
             `axojax.surrogate.TrainConfig`).
@@ -54,6 +62,7 @@ class RunConfig:
     """
 
     n_impacts: int = 20
+    held_out_peak_ang_vel_rad_s: tuple[float, float] = (20.0, 30.0)
     seed: int = 0
     resolution_mm: float = 2.0
     n_train: int = 2000
@@ -61,6 +70,7 @@ class RunConfig:
     lc_folds: int = 3
     n_worst: int = 75
     measure: str = "nrmse"
+    tail_fraction: float = 0.15
     preset: str = "male"
     epochs: int = 300
     patience: int = 80
@@ -102,6 +112,14 @@ class RunConfig:
             raise ValueError(f"preset must be 'male' or 'female', got {self.preset!r}")
         object.__setattr__(self, "lc_sizes", tuple(sorted(int(s) for s in self.lc_sizes)))
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        lo, hi = (float(v) for v in self.held_out_peak_ang_vel_rad_s)
+        if not 0.0 < lo <= hi:
+            raise ValueError(
+                f"held_out_peak_ang_vel_rad_s must be (min, max) with 0 < min <= max, got {(lo, hi)}"
+            )
+        object.__setattr__(self, "held_out_peak_ang_vel_rad_s", (lo, hi))
+        if not 0.0 <= self.tail_fraction < 1.0:
+            raise ValueError(f"tail_fraction must be in [0, 1), got {self.tail_fraction}")
 
     @property
     def n_pool(self) -> int:
@@ -112,6 +130,7 @@ class RunConfig:
         d = dataclasses.asdict(self)
         d["lc_sizes"] = list(self.lc_sizes)
         d["channels"] = list(self.channels)
+        d["held_out_peak_ang_vel_rad_s"] = list(self.held_out_peak_ang_vel_rad_s)
         return d
 
 
@@ -174,21 +193,34 @@ def check_config(out: Path, config: RunConfig) -> None:
 
 
 def synthetic_impact_list(config: RunConfig) -> dict[str, Any]:
-    """The run's synthetic impacts by name: `n_impacts` training impacts, then the held-out one."""
+    """The run's synthetic impacts by name: `n_impacts` training impacts, then the held-out one
+    (drawn with its own key, peak |ω| in `config.held_out_peak_ang_vel_rad_s`)."""
     import jax
 
     from ..kinematics import Impact, synthetic_impacts
 
-    batch = synthetic_impacts(jax.random.PRNGKey(config.seed), config.n_impacts + 1)
+    key = jax.random.PRNGKey(config.seed)
+    batches = [
+        (synthetic_impacts(key, config.n_impacts), "train_{:03d}"),
+        (
+            synthetic_impacts(
+                jax.random.fold_in(key, 1),
+                1,
+                peak_ang_vel_rad_s=config.held_out_peak_ang_vel_rad_s,
+            ),
+            "held_out_{:03d}",
+        ),
+    ]
     impacts = {}
-    for i in range(config.n_impacts + 1):
-        name = f"held_out_{i:03d}" if i == config.n_impacts else f"train_{i:03d}"
-        impacts[name] = Impact(
-            t_s=batch.t_s[i],
-            ang_vel_rad_s=batch.ang_vel_rad_s[i],
-            ang_acc_rad_s2=batch.ang_acc_rad_s2[i],
-            name=name,
-        )
+    for batch, pattern in batches:
+        for i in range(batch.t_s.shape[0]):
+            name = pattern.format(len(impacts))
+            impacts[name] = Impact(
+                t_s=batch.t_s[i],
+                ang_vel_rad_s=batch.ang_vel_rad_s[i],
+                ang_acc_rad_s2=batch.ang_acc_rad_s2[i],
+                name=name,
+            )
     return impacts
 
 
@@ -244,14 +276,22 @@ def stage_sample(out: Path, config: RunConfig, dataset) -> dict[str, Any]:
     train, held_out = names[:-1], names[-1]
     log(f"sampling: N = {config.n_train} of the stratified candidates of {len(train)} impacts")
     res = _select(dataset, train, held_out, config.n_train, config)
+    if res.n_tail:
+        log(
+            f"sampling: {res.n_tail} of them from the severity tail "
+            f"(peak strain >= {100 * res.tail_peak_strain:.1f} %)"
+        )
     arrays = {
         "train_impact": np.asarray(res.selection.impact, np.int64),
         "train_voxel": np.asarray(res.selection.voxel, np.int64),
         "train_threshold": np.float64(res.selection.threshold),
+        "train_n_tail": np.int64(res.n_tail),
+        "tail_peak_strain": np.float64(np.nan if res.tail_peak_strain is None else res.tail_peak_strain),
         "worst_voxel": np.asarray(res.worst_case.voxel, np.int64),
         "worst_similarity": np.asarray(res.worst_case.max_similarity, np.float64),
         "held_out_impact": np.int64(len(names) - 1),
         "n_candidates_per_impact": np.int64(res.n_candidates_per_impact),
+        "held_voxel": np.asarray(res.held_out_voxels, np.int64),
     }
     if config.n_pool > config.n_train:
         log(f"sampling: learning-curve pool N = {config.n_pool}")
@@ -278,7 +318,7 @@ def _select(dataset, train, held_out, n: int, config: RunConfig):
     window, the exact greedy stopped at n kept."""
     from ..sampling import select_from_dataset
 
-    common = dict(n=n, n_worst=config.n_worst, measure=config.measure)
+    common = dict(n=n, n_worst=config.n_worst, measure=config.measure, tail_fraction=config.tail_fraction)
     try:
         return select_from_dataset(dataset, train, held_out, rtol=max(0.01, 2.0 / n), **common)
     except ValueError as err:
@@ -295,16 +335,26 @@ def _coverage_dict(cov) -> dict[str, Any]:
 # --- stage 3: the axon model on every selected profile -------------------------------------------
 
 
+def _held_rows(sel: dict[str, np.ndarray], key: str) -> np.ndarray:
+    return np.stack([np.full_like(sel[key], int(sel["held_out_impact"])), sel[key]], -1)
+
+
+def part_ids(sel: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """(impact, voxel) ids, (M, 2), of the training set, the learning-curve pool, the worst-case
+    set and (runs since the held-out check) every stratified candidate of the held-out impact."""
+    parts = {
+        "train": np.stack([sel["train_impact"], sel["train_voxel"]], -1),
+        "pool": np.stack([sel["pool_impact"], sel["pool_voxel"]], -1),
+        "worst": _held_rows(sel, "worst_voxel"),
+    }
+    if "held_voxel" in sel:
+        parts["held"] = _held_rows(sel, "held_voxel")
+    return parts
+
+
 def selected_rows(sel: dict[str, np.ndarray]) -> np.ndarray:
-    """Unique (impact, voxel) ids to simulate: training set, pool and worst-case set, (M, 2)."""
-    held = int(sel["held_out_impact"])
-    ids = np.concatenate(
-        [
-            np.stack([sel["train_impact"], sel["train_voxel"]], -1),
-            np.stack([sel["pool_impact"], sel["pool_voxel"]], -1),
-            np.stack([np.full_like(sel["worst_voxel"], held), sel["worst_voxel"]], -1),
-        ]
-    )
+    """Unique (impact, voxel) ids to simulate, in the order of `part_ids`, (M, 2)."""
+    ids = np.concatenate(list(part_ids(sel).values()))
     _, first = np.unique(ids, axis=0, return_index=True)
     return ids[np.sort(first)]
 
@@ -342,19 +392,17 @@ def rows_of(result, impact: np.ndarray, voxel: np.ndarray) -> np.ndarray:
     return np.asarray([lookup[(int(a), int(b))] for a, b in zip(impact, voxel, strict=True)], np.int64)
 
 
-def split_arrays(result, sel: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(profiles, outputs) of the training set, the pool and the worst-case set; failed solves out."""
-    held = int(sel["held_out_impact"])
-    parts = {
-        "train": rows_of(result, sel["train_impact"], sel["train_voxel"]),
-        "pool": rows_of(result, sel["pool_impact"], sel["pool_voxel"]),
-        "worst": rows_of(result, np.full_like(sel["worst_voxel"], held), sel["worst_voxel"]),
-    }
-    usable = result.usable
+def split_arrays(result, sel: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(profiles (M, T), outputs (M, 4), voxel (M,)) of each part of `part_ids`; failed solves out."""
     out = {}
-    for name, rows in parts.items():
-        rows = rows[usable[rows]]
-        out[name] = (np.asarray(result.profiles[rows], np.float32), np.asarray(result.outputs[rows]))
+    for name, ids in part_ids(sel).items():
+        rows = rows_of(result, ids[:, 0], ids[:, 1])
+        rows = rows[result.usable[rows]]
+        out[name] = (
+            np.asarray(result.profiles[rows], np.float32),
+            np.asarray(result.outputs[rows]),
+            np.asarray(result.ids[rows, 1], np.int64),
+        )
     return out
 
 
@@ -407,7 +455,7 @@ def stage_learning_curve(out: Path, config: RunConfig, pool, dt_s: float) -> dic
     path = out / "surrogate" / "learning_curve.json"
     if path.exists():
         return json.loads(path.read_text())
-    x, y = pool
+    x, y = pool[:2]
     sizes = sorted({min(s, x.shape[0]) for s in config.lc_sizes})  # the largest: the whole pool
     arch, train = train_settings(config, x.shape[1], dt_s)
     log(f"train: {config.lc_folds}-fold learning curve over N = {sizes}")
@@ -444,7 +492,7 @@ def stage_fit(out: Path, config: RunConfig, train_set, dt_s: float):
     from ..surrogate import fit, load_surrogate, save_surrogate
 
     ckpt = out / "surrogate" / "model"
-    x, y = train_set
+    x, y = train_set[:2]
     arch, train = train_settings(config, x.shape[1], dt_s)
     if ckpt.exists():
         model, _ = load_surrogate(ckpt, config=arch)
@@ -477,28 +525,32 @@ def stage_fit(out: Path, config: RunConfig, train_set, dt_s: float):
     return model, info
 
 
-def stage_validate(out: Path, model, train_set, worst, t_s: np.ndarray, voxels) -> dict[str, Any]:
-    """Worst-case independent validation, with the ridge baseline fitted on the same training set."""
+def stage_validate(out: Path, model, parts, t_s: np.ndarray) -> dict[str, Any]:
+    """Independent validation on the held-out impact, with the ridge baseline fitted on the same
+    training set: the worst-case set, and (if simulated) every stratified candidate of the impact.
+
+    Returns {"n", "surrogate", "ridge_baseline"} of the worst-case set, plus "held_out_impact"
+    with the same keys for all candidates; writes DIR/sampling/{worst_case,held_out}.npz."""
     from ..surrogate import fit_ridge, predict
 
-    x, y = worst
-    dt_s = float(t_s[1] - t_s[0])
-    pred = np.asarray(predict(model, x, check=False))
-    ridge = fit_ridge(*train_set, dt_s=dt_s)
-    pred_ridge = np.asarray(ridge(x))
-    atomic_save_npz(
-        out / "sampling" / "worst_case.npz",
-        t_s=t_s,
-        profiles=x,
-        outputs=y,
-        predicted=pred,
-        voxel=np.asarray(voxels),
-    )
-    return {
-        "n": int(x.shape[0]),
-        "surrogate": scores(y, pred),
-        "ridge_baseline": scores(y, pred_ridge),
-    }
+    ridge = fit_ridge(*parts["train"][:2], dt_s=float(t_s[1] - t_s[0]))
+    report: dict[str, Any] = {}
+    for name, file in (("worst", "worst_case.npz"), ("held", "held_out.npz")):
+        if name not in parts:
+            continue
+        x, y, voxel = parts[name]
+        pred = np.asarray(predict(model, x, check=False))
+        atomic_save_npz(out / "sampling" / file, t_s=t_s, profiles=x, outputs=y, predicted=pred, voxel=voxel)
+        res = {
+            "n": int(x.shape[0]),
+            "surrogate": scores(y, pred),
+            "ridge_baseline": scores(y, np.asarray(ridge(x))),
+        }
+        if name == "worst":
+            report.update(res)
+        else:
+            report["held_out_impact"] = res
+    return report
 
 
 # --- stage 5: whole-white-matter maps ------------------------------------------------------------
@@ -533,17 +585,17 @@ def stage_maps(out: Path, model, impact, brain, *, name: str | None = None) -> d
 # --- the whole run -------------------------------------------------------------------------------
 
 
-def _figures(out: Path, lc: dict[str, Any], worst_npz: Path) -> None:
+def _figures(out: Path, lc: dict[str, Any], sampling_dir: Path) -> None:
     from ..surrogate.report import plot_learning_curve, plot_predicted_vs_simulated
 
     try:
         plot_learning_curve(
             lc["sizes"], lc["r2_mean"], lc["nrmse_pct_mean"], out / "figures" / "learning_curve.png"
         )
-        with np.load(worst_npz) as z:
-            plot_predicted_vs_simulated(
-                z["outputs"], z["predicted"], out / "figures" / "worst_case_scatter.png"
-            )
+        for file, fig in (("worst_case", "worst_case_scatter"), ("held_out", "held_out_scatter")):
+            if (sampling_dir / f"{file}.npz").exists():
+                with np.load(sampling_dir / f"{file}.npz") as z:
+                    plot_predicted_vs_simulated(z["outputs"], z["predicted"], out / "figures" / f"{fig}.png")
     except ImportError:
         log("figures: matplotlib not installed, skipped")
 
@@ -584,12 +636,9 @@ def run_pipeline(out: str | os.PathLike, config: RunConfig, until: str = "maps")
     lc = _timed(timings, "learning_curve_s", lambda: stage_learning_curve(out, config, parts["pool"], dt_s))
     model, fit_info = _timed(timings, "train_s", lambda: stage_fit(out, config, parts["train"], dt_s))
     held = int(sel["held_out_impact"])
-    worst_vox = sel["worst_voxel"][
-        result.usable[rows_of(result, np.full_like(sel["worst_voxel"], held), sel["worst_voxel"])]
-    ]
-    validation = stage_validate(out, model, parts["train"], parts["worst"], t_s, worst_vox)
+    validation = stage_validate(out, model, parts, t_s)
     atomic_write_json(out / "surrogate" / "validation.json", validation)
-    _figures(out, lc, out / "sampling" / "worst_case.npz")
+    _figures(out, lc, out / "sampling")
     if until == "train":
         return {"learning_curve": lc, "training": fit_info, "worst_case_validation": validation}
     impacts = synthetic_impact_list(config)
@@ -608,6 +657,12 @@ def run_pipeline(out: str | os.PathLike, config: RunConfig, until: str = "maps")
             "n_candidates_per_impact": int(sel["n_candidates_per_impact"]),
             "n_train_selected": int(sel["train_voxel"].size),
             "train_threshold": float(sel["train_threshold"]),
+            "n_train_from_tail": int(sel["train_n_tail"]) if "train_n_tail" in sel else 0,
+            "tail_peak_strain": (
+                float(sel["tail_peak_strain"])
+                if "tail_peak_strain" in sel and np.isfinite(sel["tail_peak_strain"])
+                else None
+            ),
             "n_pool_selected": int(sel["pool_voxel"].size),
             "pool_threshold": float(sel["pool_threshold"]),
             "n_worst": int(sel["worst_voxel"].size),

@@ -30,6 +30,12 @@ class SamplingResult:
         train_impacts: training impact names, in the order gone through.
         held_out: the held-out impact name.
         n_candidates_per_impact: stratified candidates per impact (the non-empty cubes).
+        n_tail: kept profiles added by the severity pass (0 without one); they are the last
+            `n_tail` rows of `selection`.
+        tail_peak_strain: peak |strain| [-] above which a candidate belongs to the severity
+            tail (None without a severity pass).
+        held_out_voxels: store voxel index of every stratified candidate of the held-out impact
+            (one per cube), the superset the worst-case set is drawn from.
     """
 
     selection: Selection
@@ -38,6 +44,9 @@ class SamplingResult:
     train_impacts: tuple[str, ...]
     held_out: str
     n_candidates_per_impact: int
+    n_tail: int = 0
+    tail_peak_strain: float | None = None
+    held_out_voxels: np.ndarray | None = None
 
 
 def _candidates(dataset: ProfileDataset, name: str, seg, n_cubes: int):
@@ -60,6 +69,8 @@ def select_from_dataset(
     rtol: float = 0.01,
     exact: bool = False,
     block: int = DEFAULT_BLOCK,
+    tail_fraction: float = 0.0,
+    tail_quantile: float = 0.99,
 ) -> SamplingResult:
     """Stratify each training impact as it is read, select adaptively, pick the worst-case set.
 
@@ -75,6 +86,13 @@ def select_from_dataset(
         threshold: a fixed similarity threshold instead of the search [-].
         n_worst: size of the worst-case test set.
         measure, max_lag, rtol, exact, block: see `threshold_for_n` and `select_adaptive`.
+        tail_fraction: share of the `n` kept profiles reserved for the severity tail [-]: the
+            adaptive pass keeps about `n (1 - tail_fraction)`, then a second adaptive pass over
+            the not-yet-kept candidates whose peak |strain| is at or above the pool's
+            `tail_quantile` keeps the rest (all of them if fewer are left). Rare severe
+            profiles (e.g. the > ~14 % strains that fail neurofilaments) are a tiny share of the
+            pool; without this pass the training set holds only a handful. 0 turns it off.
+        tail_quantile: quantile of the candidates' peak |strain| that starts the tail [-].
 
     Returns:
         The `SamplingResult`.
@@ -95,6 +113,12 @@ def select_from_dataset(
         raise ValueError(f"train_impacts must be non-empty and unique, got {names}")
     if held_out in names:
         raise ValueError(f"held-out impact {held_out!r} is also a training impact")
+    if not 0.0 <= tail_fraction < 1.0:
+        raise ValueError(f"tail_fraction must be in [0, 1), got {tail_fraction}")
+    if not 0.0 < tail_quantile < 1.0:
+        raise ValueError(f"tail_quantile must be in (0, 1), got {tail_quantile}")
+    if tail_fraction > 0.0 and threshold is not None:
+        raise ValueError("tail_fraction needs the threshold search (n), not a fixed threshold")
     unique, seg = cube_segments(np.asarray(dataset.cube_id))
     seg = jnp.asarray(seg)
     cands, voxels = [], []
@@ -103,11 +127,55 @@ def select_from_dataset(
         cands.append(c)
         voxels.append(np.asarray(v))
     common = dict(voxels_by_impact=voxels, max_lag=max_lag, block=block)
+    n_tail, cut = 0, None
     if threshold is None:
-        sel = threshold_for_n(cands, n, measure, rtol=rtol, exact=exact, **common)
+        n_tail = int(round(tail_fraction * n))
+        sel = threshold_for_n(cands, n - n_tail, measure, rtol=rtol, exact=exact, **common)
+        if n_tail:
+            sel, n_tail, cut = _add_tail(
+                sel, cands, voxels, n_tail, tail_quantile, measure, rtol, exact, max_lag, block
+            )
     else:
         sel = select_adaptive(cands, threshold, measure, **common)
     hc, hv = _candidates(dataset, held_out, seg, int(unique.size))
     worst = worst_case_set(hc, sel, n_worst, voxels=np.asarray(hv))
     cov = coverage_report(jnp.concatenate(cands, axis=0), sel.profiles, dataset.t_s)
-    return SamplingResult(sel, worst, cov, tuple(names), str(held_out), int(unique.size))
+    return SamplingResult(
+        sel,
+        worst,
+        cov,
+        tuple(names),
+        str(held_out),
+        int(unique.size),
+        n_tail=n_tail,
+        tail_peak_strain=cut,
+        held_out_voxels=np.asarray(hv),
+    )
+
+
+def _add_tail(sel, cands, voxels, n_tail, quantile, measure, rtol, exact, max_lag, block):
+    """Second adaptive pass over the severe candidates the first pass left; returns the merged
+    selection (tail rows last), the number added and the peak-strain cut."""
+    peaks = [np.asarray(jnp.max(jnp.abs(c), axis=1)) for c in cands]
+    cut = float(np.quantile(np.concatenate(peaks), quantile))
+    kept_impact, kept_voxel = np.asarray(sel.impact), np.asarray(sel.voxel)
+    tail_c, tail_v = [], []
+    for i, (c, v, p) in enumerate(zip(cands, voxels, peaks, strict=True)):
+        m = (p >= cut) & ~np.isin(v, kept_voxel[kept_impact == i])
+        tail_c.append(c[jnp.asarray(np.flatnonzero(m))])
+        tail_v.append(v[m])
+    available = sum(int(v.size) for v in tail_v)
+    if available == 0:
+        return sel, 0, cut
+    common = dict(voxels_by_impact=tail_v, max_lag=max_lag, block=block)
+    if available <= n_tail:
+        tail = select_adaptive(tail_c, 1.0 + 1e-3, measure, **common)  # keeps every one
+    else:
+        tail = threshold_for_n(tail_c, n_tail, measure, rtol=rtol, exact=exact, **common)
+    merged = dataclasses.replace(
+        sel,
+        profiles=jnp.concatenate([sel.profiles, tail.profiles]),
+        impact=jnp.concatenate([sel.impact, tail.impact]),
+        voxel=jnp.concatenate([sel.voxel, tail.voxel]),
+    )
+    return merged, tail.n_kept, cut

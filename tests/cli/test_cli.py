@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import nibabel as nib
@@ -6,7 +7,7 @@ import pytest
 
 from axojax.brain import default_brain
 from axojax.cli import main
-from axojax.cli._pipeline import RunConfig, scores, selected_rows
+from axojax.cli._pipeline import RunConfig, scores, selected_rows, synthetic_impact_list
 from axojax.kinematics import half_sine_pulse
 from axojax.surrogate import OUTPUT_NAMES, read_metadata
 
@@ -34,6 +35,14 @@ def test_run_writes_maps_metrics_and_figures(tiny_run):
     # the worst-case set is saved with simulated and predicted outputs for later checks
     with np.load(out / "sampling" / "worst_case.npz") as z:
         assert z["profiles"].shape == (10, 100) and z["predicted"].shape == (10, 4)
+    # every stratified candidate of the held-out impact is simulated and scored too
+    held = val["held_out_impact"]
+    with np.load(out / "sampling" / "held_out.npz") as z, np.load(out / "sampling" / "selection.npz") as s:
+        assert held["n"] == z["voxel"].size == s["n_candidates_per_impact"]
+        assert set(z["voxel"]) >= set(s["worst_voxel"])
+        assert z["profiles"].shape == (held["n"], 100) and np.all(np.isfinite(z["predicted"]))
+    assert set(held["surrogate"]) == set(OUTPUT_NAMES)
+    assert on_disk["sampling"]["n_train_from_tail"] == round(0.15 * 60)
     assert metrics["timings"]["total_s"] > 0
 
 
@@ -116,6 +125,23 @@ def test_presets():
         RunConfig.preset_config("huge")
     with pytest.raises(ValueError, match="measure"):
         RunConfig(measure="l2")
+
+
+def test_held_out_impact_is_drawn_from_the_severe_range():
+    config = RunConfig.preset_config("tiny", n_impacts=4, held_out_peak_ang_vel_rad_s=(25.0, 30.0))
+    impacts = synthetic_impact_list(config)
+    assert list(impacts) == ["train_000", "train_001", "train_002", "train_003", "held_out_004"]
+    peak = np.linalg.norm(np.asarray(impacts["held_out_004"].ang_vel_rad_s), axis=-1).max()
+    assert 25.0 * 0.97 <= peak <= 30.0  # a biphasic pulse's sampled peak can sit a little below
+    # the training impacts do not depend on the held-out range
+    other = synthetic_impact_list(dataclasses.replace(config, held_out_peak_ang_vel_rad_s=(2.0, 3.0)))
+    for name in list(impacts)[:-1]:
+        np.testing.assert_array_equal(impacts[name].ang_acc_rad_s2, other[name].ang_acc_rad_s2)
+    assert not np.array_equal(impacts["held_out_004"].ang_acc_rad_s2, other["held_out_004"].ang_acc_rad_s2)
+    with pytest.raises(ValueError, match="held_out_peak_ang_vel_rad_s"):
+        RunConfig(held_out_peak_ang_vel_rad_s=(30.0, 20.0))
+    with pytest.raises(ValueError, match="tail_fraction"):
+        RunConfig(tail_fraction=1.5)
 
 
 def test_selected_rows_unique_in_order():

@@ -44,6 +44,7 @@ def test_round_trip_matches_array_pipeline(store):
     np.testing.assert_array_equal(res.worst_case.voxel, wc.voxel)
     assert res.n_candidates_per_impact == 12 and res.coverage.n_pool == 36
     assert res.train_impacts == ("c", "a", "b") and res.held_out == "held"
+    np.testing.assert_array_equal(res.held_out_voxels, hv)
 
 
 def test_threshold_search_from_store(store):
@@ -60,3 +61,51 @@ def test_bad_names(store):
         select_from_dataset(ds, ["a", "held"], "held")
     with pytest.raises(ValueError, match="n must be in 1..36"):
         select_from_dataset(ds, ["a", "b", "c"], "held", n=37)
+
+
+def test_severity_tail_pass(store):
+    """The tail pass adds the severe candidates the first pass left, keeps the first pass intact
+    and stays a valid adaptive selection inside the tail."""
+    ds, data = store
+    names = ["a", "b", "c"]
+    base = select_from_dataset(ds, names, "held", n=8, exact=True, n_worst=3)
+    res = select_from_dataset(
+        ds, names, "held", n=10, exact=True, n_worst=3, tail_fraction=0.2, tail_quantile=0.75
+    )
+    assert res.n_tail == 2 and res.selection.n_kept == 10
+    # the first pass is the plain selection of n (1 - tail_fraction) = 8
+    np.testing.assert_array_equal(res.selection.voxel[:8], base.selection.voxel)
+    np.testing.assert_array_equal(res.selection.impact[:8], base.selection.impact)
+    cands, vox = stratify(data[:3], np.asarray(ds.cube_id))
+    peaks = np.abs(np.asarray(cands)).max(-1)
+    cut = np.quantile(peaks, 0.75)
+    assert res.tail_peak_strain == pytest.approx(cut)
+    kept = {(int(i), int(v)) for i, v in zip(base.selection.impact, base.selection.voxel, strict=True)}
+    for i, v, p in zip(
+        res.selection.impact[8:], res.selection.voxel[8:], res.selection.profiles[8:], strict=True
+    ):
+        assert (int(i), int(v)) not in kept  # new rows only
+        assert np.abs(np.asarray(p)).max() >= cut  # all from the tail
+        np.testing.assert_array_equal(p, data[int(i), int(v)])
+    # the worst-case set is measured against the merged selection
+    hc, hv = stratify(data[3], np.asarray(ds.cube_id))
+    np.testing.assert_array_equal(res.worst_case.voxel, worst_case_set(hc, res.selection, 3, voxels=hv).voxel)
+
+
+def test_severity_tail_takes_all_when_few(store):
+    ds, _ = store
+    res = select_from_dataset(
+        ds, ["a", "b", "c"], "held", n=20, exact=True, n_worst=3, tail_fraction=0.5, tail_quantile=0.95
+    )
+    # 36 candidates, the top 5 % is 2 of them; at most 2 can be added
+    assert 0 < res.n_tail <= 2 and res.selection.n_kept == 10 + res.n_tail
+
+
+def test_severity_tail_bad_arguments(store):
+    ds, _ = store
+    with pytest.raises(ValueError, match="tail_fraction must be in"):
+        select_from_dataset(ds, ["a", "b"], "held", tail_fraction=1.0)
+    with pytest.raises(ValueError, match="tail_quantile must be in"):
+        select_from_dataset(ds, ["a", "b"], "held", n=5, tail_fraction=0.1, tail_quantile=1.0)
+    with pytest.raises(ValueError, match="needs the threshold search"):
+        select_from_dataset(ds, ["a", "b"], "held", threshold=0.8, tail_fraction=0.1)

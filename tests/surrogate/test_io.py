@@ -52,6 +52,10 @@ def test_incompatible_expectations(checkpoint):
         load_surrogate(checkpoint, n_time=100)
     with pytest.raises(ValueError, match="dt="):
         load_surrogate(checkpoint, dt_s=2e-3)
+    # the step of a float32 time grid is the same grid
+    dt32 = float(np.diff(np.arange(3, dtype=np.float32) * np.float32(DT_S))[0])
+    assert dt32 != DT_S
+    load_surrogate(checkpoint, dt_s=dt32)
     with pytest.raises(ValueError, match="architecture"):
         load_surrogate(checkpoint, config=SurrogateConfig(n_time=T, dt_s=DT_S))
 
