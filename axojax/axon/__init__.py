@@ -1,5 +1,6 @@
 """Mechanistic axon model: microtubules cross-linked by tau, neurofilaments, axolemma (a diffrax ODE)."""
 
+from ._model import peak as peak
 from ._params import AxonParams as AxonParams
 from ._simulate import OUTPUT_NAMES as OUTPUT_NAMES
 from ._simulate import AxonHistory as AxonHistory

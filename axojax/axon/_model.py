@@ -234,18 +234,14 @@ def _free_bar(ea, vol, dx, rho_phi, kl, km, sv, eps):
     return _bar_solve(ea, dx, vol, c, b, right_flux=-ea * eps, right_dirichlet_conductance=0.0)
 
 
-def equilibrium(
-    state: State, eps: Float[Array, ""], ip: Internal, geo: Geometry, grid: Grid
-) -> Fields:
+def equilibrium(state: State, eps: Float[Array, ""], ip: Internal, geo: Geometry, grid: Grid) -> Fields:
     """Quasi-static equilibrium for axonal (fiber) strain `eps` [-] given the internal state."""
     phi = jnp.exp(-state.tau_psi)
     mt_u = _free_bar(
         ip.mt_ea, geo.mt_vol, geo.mt_dx, ip.tau_rho * phi, ip.tau_kl, ip.tau_km, state.tau_sv, eps
     )
     # NF damage does not feed back into NF stiffness (NFs carry little load; Hasan 2022).
-    nf_u = _free_bar(
-        ip.nf_ea, geo.nf_vol, geo.nf_dx, ip.nf_rho, ip.nf_kl, ip.nf_km, state.nf_q, eps
-    )
+    nf_u = _free_bar(ip.nf_ea, geo.nf_vol, geo.nf_dx, ip.nf_rho, ip.nf_kl, ip.nf_km, state.nf_q, eps)
     # Axolemma over the longest MT class, then the half gap: links only over the MT.
     s_ref = mt_u[-1]
     zg = jnp.zeros((grid.n_gap,), s_ref.dtype)
@@ -262,9 +258,7 @@ def equilibrium(
         right_dirichlet_conductance=2.0 * ip.ax_ea / geo.ax_dx[-1],
     )
     tau_force = (ip.tau_kl + ip.tau_km) * mt_u - ip.tau_km * state.tau_sv
-    return Fields(
-        mt_u=mt_u, nf_u=nf_u, ax_v=ax_v, tau_force=tau_force, tau_stretch=mt_u - state.tau_sv
-    )
+    return Fields(mt_u=mt_u, nf_u=nf_u, ax_v=ax_v, tau_force=tau_force, tau_stretch=mt_u - state.tau_sv)
 
 
 def _saturating_hazard(excess: Array, rate: Array) -> Array:
@@ -304,6 +298,24 @@ def vector_field(state: State, eps: Array, ip: Internal, geo: Geometry, grid: Gr
     return State(tau_sv=d_sv, tau_psi=d_psi, nf_q=d_nfq, nf_psi=d_nfpsi, ax_q=d_axq)
 
 
+def peak(x: Float[Array, "*shape"], axis: int | None = None) -> Array:
+    """Maximum of `x` over all entries (or along `axis`), differentiated as a gather at the arg-max.
+
+    Same value as `jnp.max` (NaN if any entry is NaN); the derivative goes to exactly one entry, the
+    first maximum. `jnp.max` instead shares it among the entries that compare equal to the maximum,
+    and under jit XLA may recompute those values in another fusion so that none compares equal: the
+    derivative is then 0/0 = NaN, and in reverse mode that NaN reaches every output (0 * NaN).
+
+    Returns:
+        shape of `x` without `axis` (a scalar for `axis=None`).
+    """
+    if axis is None:
+        x = x.reshape(-1)
+        return x[jnp.argmax(x)]
+    i = jnp.expand_dims(jnp.argmax(x, axis=axis), axis)
+    return jnp.squeeze(jnp.take_along_axis(x, i, axis=axis), axis)
+
+
 class Readout(eqx.Module):
     """Per-instant readout of the four injury measures (plus per-class MT strain)."""
 
@@ -318,9 +330,9 @@ class Readout(eqx.Module):
 
 
 def readout(state: State, eps: Array, ip: Internal, geo: Geometry, grid: Grid) -> Readout:
-    """Injury measures at one instant."""
+    """Injury measures at one instant (every maximum taken by `peak`, so derivatives stay finite)."""
     f = equilibrium(state, eps, ip, geo, grid)
-    mt_by_class = jnp.max(free_bar_face_strain(f.mt_u, geo.mt_vol, geo.mt_dx, eps), axis=-1)
+    mt_by_class = peak(free_bar_face_strain(f.mt_u, geo.mt_vol, geo.mt_dx, eps), axis=-1)
     v = f.ax_v
     ax_faces = jnp.concatenate(
         [
@@ -335,13 +347,12 @@ def readout(state: State, eps: Array, ip: Internal, geo: Geometry, grid: Grid) -
     tau_failed = jnp.sum(w_len * failed_by_class) / jnp.sum(w_len)
     nf_failed = jnp.sum(-jnp.expm1(-state.nf_psi) * geo.nf_vol) / ip.nf_half
     return Readout(
-        mt_strain=jnp.max(mt_by_class),
+        mt_strain=peak(mt_by_class),
         mt_strain_by_class=mt_by_class,
-        axolemma_strain=eps + jnp.max(ax_faces),
-        nf_strain=jnp.max(nf_eps),
+        axolemma_strain=eps + peak(ax_faces),
+        nf_strain=peak(nf_eps),
         tau_failed_fraction=tau_failed,
         tau_failed_by_class=failed_by_class,
         nf_failed_fraction=nf_failed,
-        tau_stretch_ratio=jnp.max(jnp.abs(f.tau_stretch)) / ip.tau_stretch_fail,
+        tau_stretch_ratio=peak(jnp.abs(f.tau_stretch)) / ip.tau_stretch_fail,
     )
-

@@ -3,6 +3,7 @@
 Imports axon, surrogate, headmodel, brain and fiberstrain; nothing imports this stage.
 """
 
+from ..axon import peak as peak  # the arg-max peak of the axon read-out (this stage's name before)
 from ._agreement import AgreementReport as AgreementReport
 from ._agreement import agreement_report as agreement_report
 from ._agreement import gradient_agreement as gradient_agreement
@@ -17,7 +18,6 @@ from ._endtoend import select_voxels as select_voxels
 from ._ode import OdeJacobians as OdeJacobians
 from ._ode import ode_input_gradients as ode_input_gradients
 from ._ode import ode_jacobians as ode_jacobians
-from ._ode import peak as peak
 from ._params import ParameterSensitivity as ParameterSensitivity
 from ._params import log_sensitivities as log_sensitivities
 from ._params import parameter_sensitivities as parameter_sensitivities

@@ -16,11 +16,14 @@ from ._predict import OutOfDistributionWarning as OutOfDistributionWarning
 from ._predict import check_inputs as check_inputs
 from ._predict import predict as predict
 from ._train import LearningCurve as LearningCurve
+from ._train import StepContext as StepContext
+from ._train import StepFn as StepFn
 from ._train import TrainConfig as TrainConfig
 from ._train import TrainHistory as TrainHistory
 from ._train import eval_loss as eval_loss
 from ._train import fit as fit
 from ._train import learning_curve as learning_curve
+from ._train import mse_step as mse_step
 from ._train import train_step as train_step
 from .io import load_surrogate as load_surrogate
 from .io import read_metadata as read_metadata

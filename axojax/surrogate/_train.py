@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -43,11 +44,16 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainHistory:
-    """Per-epoch mean training loss and validation loss (z-scored MSE), and the epoch kept."""
+    """Per-epoch mean training loss and validation loss (z-scored MSE), and the epoch kept.
+
+    `train_loss` is the first loss term of the step; `train_terms` (epochs, K) holds the per-epoch mean of
+    every term a step returns (K = 1 for the default step: the MSE).
+    """
 
     train_loss: np.ndarray
     val_loss: np.ndarray
     best_epoch: int
+    train_terms: np.ndarray | None = None
 
 
 def _mse(model: SurrogateCNN, x: Array, z: Array) -> Array:
@@ -86,6 +92,43 @@ def _init_model(config: SurrogateConfig, key: PRNGKeyArray) -> SurrogateCNN:
     return SurrogateCNN(config, rngs=nnx.Rngs(params=key))
 
 
+StepFn = Callable[[int, int, np.ndarray], tuple[Array, ...]]
+"""A training step: (epoch, batch number, training-split rows) -> scalar loss terms (first: reported)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StepContext:
+    """What `fit` hands a step factory (`make_step`) once the data are split and normalised.
+
+    Attributes:
+        model: the surrogate in training (statistics set); the step updates it in place.
+        optimizer: its `nnx.Optimizer` (AdamW, warmup-cosine schedule over all steps).
+        profiles: training split, fiber strain [-] (n_train, T) float32 (NumPy, indexed by batch rows).
+        z_targets: training-split outputs z-scored with the model's statistics (n_train, 4) float32.
+        n_batches: steps per epoch.
+        train: the optimisation settings.
+        key: PRNG key for the step's own randomness (independent of initialisation, split and shuffling).
+    """
+
+    model: SurrogateCNN
+    optimizer: nnx.Optimizer
+    profiles: np.ndarray
+    z_targets: np.ndarray
+    n_batches: int
+    train: TrainConfig
+    key: PRNGKeyArray
+
+
+def mse_step(ctx: StepContext) -> StepFn:
+    """The default step of `fit`: one AdamW step on the z-scored MSE of the batch (`train_step`)."""
+    step = nnx.cached_partial(train_step, ctx.model, ctx.optimizer)  # skips graph traversal on each call
+
+    def run(epoch: int, batch: int, rows: np.ndarray) -> tuple[Array, ...]:
+        return (step(ctx.profiles[rows], ctx.z_targets[rows]),)
+
+    return run
+
+
 def _zscore(model: SurrogateCNN, targets: Array) -> Array:
     return (targets - model.out_mean[...][None, :]) / model.out_std[...][None, :]
 
@@ -108,12 +151,16 @@ def fit(
     key: PRNGKeyArray,
     config: SurrogateConfig | None = None,
     train: TrainConfig | None = None,
+    make_step: Callable[[StepContext], StepFn] | None = None,
 ) -> tuple[SurrogateCNN, TrainHistory]:
     """Train a `SurrogateCNN` on simulated profiles.
 
     A random `val_fraction` of the data is held out for early stopping; normalisation statistics and
-    training ranges are fitted on the rest. Everything random derives from `key`, so a fixed key
-    gives the same model.
+    training ranges are fitted on the rest. Each epoch runs the step on shuffled batches, then scores
+    the z-scored MSE on the held-out profiles; training stops after `patience` epochs without a lower
+    value and the best epoch's parameters are restored. Everything random derives from `key`, so a
+    fixed key gives the same model. Gradient-aware (Sobolev) training, which also matches the axon
+    model's input gradients, is `axojax.sensitivity.fit_sobolev` (this loop with its own step).
 
     Args:
         profiles: fiber strain [-], shape (N, T), uniform step `dt_s`.
@@ -123,6 +170,9 @@ def fit(
         config: architecture (default: `SurrogateConfig(n_time=T, dt_s=dt_s)`); its n_time and dt_s
             must match the data.
         train: optimisation settings (default `TrainConfig()`).
+        make_step: builds the per-batch step from a `StepContext` (called once, before the first
+            epoch); the step updates `ctx.model` through `ctx.optimizer` and returns its loss terms.
+            Default `mse_step`.
 
     Returns:
         The model at the epoch of lowest validation loss, and its `TrainHistory`.
@@ -142,6 +192,7 @@ def fit(
     if n - n_val < 2:
         raise ValueError(f"need at least {n_val + 2} profiles, got {n}")
     k_init, k_split, k_shuffle = jax.random.split(key, 3)
+    k_step = jax.random.split(key, 4)[3]  # the default step draws nothing; fit_sobolev its gradient batches
     perm = jax.random.permutation(k_split, n)
     x_val, y_val = x[perm[:n_val]], y[perm[:n_val]]
     x_tr, y_tr = x[perm[n_val:]], y[perm[n_val:]]
@@ -164,16 +215,17 @@ def fit(
     )
     optimizer = nnx.Optimizer(model, optax.adamw(schedule, weight_decay=train.weight_decay), wrt=nnx.Param)
 
-    step = nnx.cached_partial(train_step, model, optimizer)  # skips graph traversal on each call
+    ctx = StepContext(model, optimizer, x_np, z_np, n_batches, train, k_step)
+    step = (mse_step if make_step is None else make_step)(ctx)
     epoch_keys = jax.random.split(k_shuffle, train.epochs)
     perms = np.asarray(jax.vmap(lambda k: jax.random.permutation(k, n_tr))(epoch_keys))
     best_val, best_epoch = np.inf, -1
     best_state = None
-    tr_hist, val_hist = [], []
+    terms_hist, val_hist = [], []
     for epoch in range(train.epochs):
         idx = perms[epoch, : n_batches * bs].reshape(n_batches, bs)
-        losses = [step(x_np[i], z_np[i]) for i in idx]
-        tr_hist.append(float(jnp.mean(jnp.stack(losses))))
+        terms = [step(epoch, b, rows) for b, rows in enumerate(idx)]
+        terms_hist.append([float(jnp.mean(jnp.stack(term))) for term in zip(*terms, strict=True)])
         val = float(eval_loss(model, x_val, z_val))
         val_hist.append(val)
         if val < best_val:
@@ -185,7 +237,8 @@ def fit(
         state = nnx.state(model)
         nnx.replace_by_pure_dict(state, best_state)
         nnx.update(model, state)
-    return model, TrainHistory(np.asarray(tr_hist), np.asarray(val_hist), best_epoch)
+    train_loss = np.asarray([row[0] for row in terms_hist])
+    return model, TrainHistory(train_loss, np.asarray(val_hist), best_epoch, np.asarray(terms_hist))
 
 
 @dataclasses.dataclass(frozen=True)

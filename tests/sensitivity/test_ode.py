@@ -6,44 +6,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from axojax.axon import _model
+from axojax.axon import simulate
 from axojax.sensitivity import OdeJacobians, log_sensitivities, ode_input_gradients, ode_jacobians, peak
-from axojax.sensitivity._ode import peak_outputs
 
 from .conftest import PROFILES, SETTINGS, T_S
 
 
-def test_readout_equals_axon_readout(params):
-    """`peak_outputs` reproduces simulate's read-out (`_model.readout`, max over time) on a state history.
-
-    (The solve itself is simulate's call; the experiment script also checks whole outputs against the
-    campaign's simulated outputs.)"""
-    grid = SETTINGS.grid
-    ip = _model.to_internal(params)
-    geo = _model.geometry(ip, grid)
-    rng = np.random.default_rng(0)
-    n_t = 6
-    y0 = _model.initial_state(3, grid, jnp.float64)
-    states = jax.tree.map(lambda a: jnp.asarray(rng.random((n_t,) + a.shape)), y0)
-    states = eqx.tree_at(lambda s: s.tau_sv, states, 0.01 * states.tau_sv)
-    strain = jnp.asarray(0.1 * rng.random(n_t))
-
-    @jax.jit
-    def both(states, strain):
-        ro = jax.vmap(lambda y, e: _model.readout(y, e, ip, geo, grid))(states, strain)
-        ref = jnp.stack(
-            [
-                jnp.max(ro.mt_strain),
-                jnp.max(ro.axolemma_strain),
-                100 * jnp.max(ro.tau_failed_fraction),
-                100 * jnp.max(ro.nf_failed_fraction),
-            ]
-        )
-        return peak_outputs(states, strain, ip, geo, grid), ref
-
-    out, ref = both(states, strain)
-    assert np.all(np.asarray(ref) > 0)
-    np.testing.assert_allclose(out, ref, rtol=1e-12)
+def test_outputs_equal_simulate(ode_jac, params):
+    """The outputs are `simulate`'s (the Jacobian is `jax.jacrev` of simulate itself)."""
+    ref = simulate(T_S, PROFILES, params, settings=SETTINGS).as_array()
+    np.testing.assert_allclose(ode_jac.outputs, ref, rtol=1e-10)
 
 
 def test_outputs(ode_jac):

@@ -1,8 +1,19 @@
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from axojax.surrogate import OUTPUT_NAMES, TrainConfig, fit, learning_curve, nrmse_pct, predict, r2_score
+from axojax.surrogate import (
+    OUTPUT_NAMES,
+    StepContext,
+    TrainConfig,
+    fit,
+    learning_curve,
+    mse_step,
+    nrmse_pct,
+    predict,
+    r2_score,
+)
 
 from .conftest import CONFIG, DT_S, N_TRAIN
 
@@ -31,6 +42,33 @@ def test_deterministic_for_fixed_key(axon_data):
     np.testing.assert_array_equal(h1.train_loss, h2.train_loss)
     np.testing.assert_array_equal(predict(m1, x), predict(m2, x))
     assert not np.array_equal(predict(m1, x), predict(m3, x))
+
+
+def test_custom_step_runs_in_the_same_loop(axon_data):
+    """A step factory sees the split and normalised data; extra loss terms land in `train_terms`."""
+    x, y = axon_data
+    x, y = x[:96], y[:96]
+    seen = []
+
+    def make_step(ctx: StepContext):
+        assert ctx.profiles.shape == (96 - 14, x.shape[1]) and ctx.n_batches == 2 and ctx.train is FAST
+        np.testing.assert_allclose(ctx.z_targets.mean(axis=0), 0.0, atol=1e-5)  # z-scored on this split
+        step = mse_step(ctx)
+
+        def run(epoch, batch, rows):
+            seen.append((epoch, batch, rows.size))
+            return (*step(epoch, batch, rows), jnp.asarray(2.0 * epoch))
+
+        return run
+
+    m1, h1 = fit(x, y, dt_s=DT_S, key=jax.random.PRNGKey(3), config=CONFIG, train=FAST, make_step=make_step)
+    m2, h2 = fit(x, y, dt_s=DT_S, key=jax.random.PRNGKey(3), config=CONFIG, train=FAST)
+    epochs = h1.val_loss.size
+    assert seen == [(e, b, 32) for e in range(epochs) for b in range(2)]
+    assert h1.train_terms.shape == (epochs, 2) and h2.train_terms.shape == (epochs, 1)
+    np.testing.assert_array_equal(h1.train_terms[:, 1], 2.0 * np.arange(epochs))
+    np.testing.assert_array_equal(h1.train_loss, h2.train_loss)  # the same updates as the default step
+    np.testing.assert_array_equal(predict(m1, x), predict(m2, x))
 
 
 def test_fit_rejects_bad_data(axon_data):
