@@ -79,9 +79,7 @@ def main() -> None:
         action="store_true",
         help="use the old synthetic strain field instead of the reduced head model",
     )
-    parser.add_argument(
-        "--n-time", type=int, default=100, help="samples of the synthetic field (over 50 ms)"
-    )
+    parser.add_argument("--n-time", type=int, default=100, help="samples of the synthetic field (over 50 ms)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -115,8 +113,9 @@ def main() -> None:
         for start in range(0, v, c):
             idx = np.minimum(np.arange(start, start + c), v - 1)
             strain = strain_fn(impact, jnp.asarray(coords[idx]))
-            eps = project(strain, jnp.asarray(dirs[idx], strain.dtype),
-                          jnp.asarray(weights[idx], strain.dtype))
+            eps = project(
+                strain, jnp.asarray(dirs[idx], strain.dtype), jnp.asarray(weights[idx], strain.dtype)
+            )
             eps.block_until_ready()
         t_pass.append(time.perf_counter() - t0)
     t_first, t_warm = t_pass

@@ -96,10 +96,7 @@ class AxonParams(eqx.Module):
     mt_gap_um: Float[Array, ""] = _field()
 
     def __check_init__(self):
-        if (
-            self.mt_lengths_um.ndim != 1
-            or self.mt_length_fractions.shape != self.mt_lengths_um.shape
-        ):
+        if self.mt_lengths_um.ndim != 1 or self.mt_length_fractions.shape != self.mt_lengths_um.shape:
             raise ValueError(
                 "AxonParams: mt_lengths_um and mt_length_fractions must be 1-D of equal length, got "
                 f"{self.mt_lengths_um.shape} and {self.mt_length_fractions.shape}"

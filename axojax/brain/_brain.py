@@ -44,14 +44,8 @@ class Brain(eqx.Module):
 
     def __check_init__(self):
         n = self.coords_mm.shape[0]
-        if (
-            self.voxel_ijk.shape[0] != n
-            or self.cube_id.shape[0] != n
-            or self.fiber_dir.shape[0] != n
-        ):
-            raise ValueError(
-                "Brain: coords_mm, voxel_ijk, cube_id and fiber_dir need the same voxel count"
-            )
+        if self.voxel_ijk.shape[0] != n or self.cube_id.shape[0] != n or self.fiber_dir.shape[0] != n:
+            raise ValueError("Brain: coords_mm, voxel_ijk, cube_id and fiber_dir need the same voxel count")
         if self.fiber_weight.shape != self.fiber_dir.shape[:2]:
             raise ValueError(
                 f"Brain: fiber_weight shape {self.fiber_weight.shape} != fiber_dir shape[:2] "
@@ -102,18 +96,14 @@ class Brain(eqx.Module):
         mask."""
         values = np.asarray(values)
         if values.shape[:1] != (self.n_voxels,):
-            raise ValueError(
-                f"to_volume: need {self.n_voxels} voxel values, got shape {values.shape}"
-            )
+            raise ValueError(f"to_volume: need {self.n_voxels} voxel values, got shape {values.shape}")
         out = np.full(self.mask.shape + values.shape[1:], fill, dtype=values.dtype)
         ijk = np.asarray(self.voxel_ijk)
         out[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = values
         return out
 
 
-def _check_fibers(
-    fiber_dir, fiber_weight, n_voxels: int, where: str
-) -> tuple[np.ndarray, np.ndarray]:
+def _check_fibers(fiber_dir, fiber_weight, n_voxels: int, where: str) -> tuple[np.ndarray, np.ndarray]:
     dirs = np.asarray(fiber_dir, dtype=np.float64)
     if dirs.ndim == 2:
         dirs = dirs[:, None, :]
@@ -123,9 +113,7 @@ def _check_fibers(
         )
     norm = np.linalg.norm(dirs, axis=-1)
     if not np.all(np.isfinite(norm)):
-        raise ValueError(
-            f"{where}: {int(np.sum(~np.isfinite(norm)))} fiber directions contain NaN or inf"
-        )
+        raise ValueError(f"{where}: {int(np.sum(~np.isfinite(norm)))} fiber directions contain NaN or inf")
     if np.any(norm < 1e-12):
         raise ValueError(f"{where}: {int(np.sum(norm < 1e-12))} fiber directions have zero length")
     dirs = dirs / norm[..., None]

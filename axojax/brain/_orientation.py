@@ -21,13 +21,9 @@ CST_LATERAL_WIDTH_MM = 8.0
 CST_CENTRE_Y_MM = -20.0  # ... posterior limb of the internal capsule, precentral corona radiata
 CST_Y_WIDTH_MM = 20.0
 CST_FLOOR_Z_MM = -40.0  # ... down to the cerebral peduncles
-BRAINSTEM_HALF_WIDTH_MM = (
-    8.0  # brainstem below z = -10 mm near the midline: superior-inferior as well
-)
+BRAINSTEM_HALF_WIDTH_MM = 8.0  # brainstem below z = -10 mm near the midline: superior-inferior as well
 BRAINSTEM_TOP_Z_MM = -10.0
-ASSOCIATION_LATERAL_MM = (
-    28.0  # association tracts (SLF, arcuate, ILF, IFOF): lateral to |x| ~ 28 mm
-)
+ASSOCIATION_LATERAL_MM = 28.0  # association tracts (SLF, arcuate, ILF, IFOF): lateral to |x| ~ 28 mm
 ASSOCIATION_FRONT_BACK = 0.5  # weight of anterior-posterior outside the corticospinal band in y
 BASELINE_AP = 0.05  # small anterior-posterior floor so the field is never the zero vector
 
@@ -67,15 +63,9 @@ def synthetic_fiber_field(coords_mm: Float[Array, "*vox 3"]) -> Float[Array, "*v
     ax = jnp.abs(x)
     w_cc = _gauss(x, 0.0, CC_HALF_WIDTH_MM) * _sigmoid(z, CC_FLOOR_Z_MM, 4.0)
     band_y = _gauss(y, CST_CENTRE_Y_MM, CST_Y_WIDTH_MM)
-    w_cst = (
-        _gauss(ax, CST_LATERAL_MM, CST_LATERAL_WIDTH_MM) * band_y * _sigmoid(z, CST_FLOOR_Z_MM, 5.0)
-    )
+    w_cst = _gauss(ax, CST_LATERAL_MM, CST_LATERAL_WIDTH_MM) * band_y * _sigmoid(z, CST_FLOOR_Z_MM, 5.0)
     w_cst = w_cst + _gauss(x, 0.0, BRAINSTEM_HALF_WIDTH_MM) * _sigmoid(-z, -BRAINSTEM_TOP_Z_MM, 4.0)
-    w_ap = (
-        _sigmoid(ax, ASSOCIATION_LATERAL_MM, 5.0)
-        + ASSOCIATION_FRONT_BACK * (1.0 - band_y)
-        + BASELINE_AP
-    )
+    w_ap = _sigmoid(ax, ASSOCIATION_LATERAL_MM, 5.0) + ASSOCIATION_FRONT_BACK * (1.0 - band_y) + BASELINE_AP
     field = jnp.stack([w_cc, w_ap, w_cst], axis=-1)
     return field / jnp.linalg.norm(field, axis=-1, keepdims=True)
 

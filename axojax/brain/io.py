@@ -59,9 +59,7 @@ def mni_wm_template_path() -> Path:
         )
     path = Path(next(iter(spec.submodule_search_locations))) / MNI_WM_FILE
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: MNI white-matter template not found in the installed nilearn"
-        )
+        raise FileNotFoundError(f"{path}: MNI white-matter template not found in the installed nilearn")
     return path
 
 
@@ -108,9 +106,7 @@ def load_brain(
     if data.ndim != 3:
         raise ValueError(f"{path}: need a 3-D white-matter map, got shape {data.shape}")
     if not np.isfinite(data).all():
-        raise ValueError(
-            f"{path}: white-matter map has {int(np.sum(~np.isfinite(data)))} NaN/inf voxels"
-        )
+        raise ValueError(f"{path}: white-matter map has {int(np.sum(~np.isfinite(data)))} NaN/inf voxels")
     if not 0.0 < threshold_fraction <= 1.0:
         raise ValueError(f"threshold_fraction must lie in (0, 1], got {threshold_fraction}")
     if resolution_mm is not None:
@@ -180,15 +176,13 @@ def _check_vectors(values: np.ndarray, brain: Brain, path, field: str) -> None:
     if bad.any():
         first = tuple(int(i) for i in np.asarray(brain.voxel_ijk)[np.argmax(bad)])
         raise ValueError(
-            f"{path}: field {field} has NaN/inf at {int(bad.sum())} white-matter voxels, "
-            f"first {first}"
+            f"{path}: field {field} has NaN/inf at {int(bad.sum())} white-matter voxels, first {first}"
         )
     zero = np.linalg.norm(values, axis=-1) < 1e-12
     if zero.any():
         first = tuple(int(i) for i in np.asarray(brain.voxel_ijk)[np.argmax(zero)])
         raise ValueError(
-            f"{path}: field {field} is zero-length at {int(zero.sum())} white-matter voxels, "
-            f"first {first}"
+            f"{path}: field {field} is zero-length at {int(zero.sum())} white-matter voxels, first {first}"
         )
 
 
@@ -228,9 +222,7 @@ def read_v1_nifti(
     """
     vec = _load_on_grid(path, brain, "V1", 3)
     _check_vectors(vec, brain, path, "V1")
-    return jnp.asarray(
-        _to_world(vec, np.asarray(brain.affine, np.float64), convention).astype(np.float32)
-    )
+    return jnp.asarray(_to_world(vec, np.asarray(brain.affine, np.float64), convention).astype(np.float32))
 
 
 def read_tensor_nifti(
@@ -256,9 +248,7 @@ def read_tensor_nifti(
     tensor = _load_on_grid(path, brain, "tensor", 6)
     _check_vectors(tensor, brain, path, "tensor")
     vec = np.asarray(principal_eigenvector(jnp.asarray(tensor)), dtype=np.float64)
-    return jnp.asarray(
-        _to_world(vec, np.asarray(brain.affine, np.float64), convention).astype(np.float32)
-    )
+    return jnp.asarray(_to_world(vec, np.asarray(brain.affine, np.float64), convention).astype(np.float32))
 
 
 def _hemisphere_bins(n_bins: int) -> np.ndarray:
@@ -330,9 +320,7 @@ def read_streamline_fibers(
     vox[inside] = lookup[ijk[inside, 0], ijk[inside, 1], ijk[inside, 2]]
     sel = vox >= 0
     if not sel.any():
-        raise ValueError(
-            f"{path}: field streamlines has no segment inside the brain mask (wrong space?)"
-        )
+        raise ValueError(f"{path}: field streamlines has no segment inside the brain mask (wrong space?)")
     vox, vec = vox[sel], vec[sel]
 
     bins = _hemisphere_bins(n_bins)
@@ -345,9 +333,7 @@ def read_streamline_fibers(
 
     key = vox * n_bins + bin_id
     uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    sums = np.stack(
-        [np.bincount(inverse, weights=aligned[:, i], minlength=len(uniq)) for i in range(3)], 1
-    )
+    sums = np.stack([np.bincount(inverse, weights=aligned[:, i], minlength=len(uniq)) for i in range(3)], 1)
     u_vox = uniq // n_bins
     order = np.lexsort((-counts, u_vox))  # by voxel, most populated bin first
     u_vox, counts, sums = u_vox[order], counts[order], sums[order]
@@ -403,6 +389,4 @@ def fit_dwi_fibers(
     fit = TensorModel(gradient_table(bvals, bvecs=bvecs)).fit(signal)
     vec = np.asarray(fit.evecs, dtype=np.float64)[..., :, 0]
     _check_vectors(vec, brain, dwi_path, "tensor fit")
-    return jnp.asarray(
-        _to_world(vec, np.asarray(brain.affine, np.float64), "fsl").astype(np.float32)
-    )
+    return jnp.asarray(_to_world(vec, np.asarray(brain.affine, np.float64), "fsl").astype(np.float32))

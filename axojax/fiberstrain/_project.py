@@ -62,9 +62,7 @@ def project_strain_weighted(
     Returns:
         Fiber strain [-].
     """
-    return jnp.einsum(
-        "...tk,...k->...t", project_strain_populations(strain, fiber_dir), fiber_weight
-    )
+    return jnp.einsum("...tk,...k->...t", project_strain_populations(strain, fiber_dir), fiber_weight)
 
 
 def fiber_stretch_minus_one(fiber_strain: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
@@ -77,7 +75,5 @@ def fiber_stretch_minus_one(fiber_strain: Float[Array, "*shape"]) -> Float[Array
         lambda - 1 [-]. Raises at run time (`eqx.error_if`) where 1 + 2 eps_f <= 0.
     """
     arg = 1.0 + 2.0 * fiber_strain
-    arg = eqx.error_if(
-        arg, jnp.any(arg <= 0), "fiber stretch must stay positive (fiber strain > -0.5)"
-    )
+    arg = eqx.error_if(arg, jnp.any(arg <= 0), "fiber stretch must stay positive (fiber strain > -0.5)")
     return jnp.sqrt(arg) - 1.0

@@ -27,9 +27,7 @@ class AbstractHeadModel(eqx.Module):
     """
 
     @abc.abstractmethod
-    def damage(
-        self, t_s: Float[Array, " time"], ang_acc_rad_s2: Float[Array, "time 3"]
-    ) -> Float[Array, ""]:
+    def damage(self, t_s: Float[Array, " time"], ang_acc_rad_s2: Float[Array, "time 3"]) -> Float[Array, ""]:
         """Brain injury metric DAMAGE [-] of one impact."""
 
     @abc.abstractmethod
@@ -51,9 +49,7 @@ class _DamageField(eqx.Module):
 
     def __call__(self, t, y, args):
         disp, vel = y
-        acc = (
-            self.ang_acc.evaluate(t) - self.damping_per_mass @ vel - self.stiffness_per_mass @ disp
-        )
+        acc = self.ang_acc.evaluate(t) - self.damping_per_mass @ vel - self.stiffness_per_mass @ disp
         return vel, acc
 
 
@@ -94,15 +90,11 @@ def _solve_exact(
     dtype = ang_acc.dtype
     ts = _refine(t_s, substeps)
     frac = jnp.arange(substeps, dtype=dtype) / substeps
-    acc_inner = (
-        ang_acc[:-1, None, :] + (ang_acc[1:] - ang_acc[:-1])[:, None, :] * frac[None, :, None]
-    )
+    acc_inner = ang_acc[:-1, None, :] + (ang_acc[1:] - ang_acc[:-1])[:, None, :] * frac[None, :, None]
     acc = jnp.concatenate([acc_inner.reshape(-1, 3), ang_acc[-1:]])
     h = ts[1:] - ts[:-1]
     eye, zero = jnp.eye(3, dtype=dtype), jnp.zeros((3, 3), dtype)
-    z = jnp.block(
-        [[zero, eye, zero, zero], [-k, -c, eye, zero], [zero, zero, zero, eye], [zero] * 4]
-    )
+    z = jnp.block([[zero, eye, zero, zero], [-k, -c, eye, zero], [zero, zero, zero, eye], [zero] * 4])
     trans = jax.vmap(lambda hh: _expm(z * hh)[:6])(h)  # (steps, 6, 12)
     slope = (acc[1:] - acc[:-1]) / h[:, None]
 
@@ -175,9 +167,7 @@ class ReducedHeadModel(AbstractHeadModel):
     mass_kg: Float[Array, ""] = eqx.field(converter=_f, default=1.0)
     brain_center_mm: Float[Array, " 3"] = eqx.field(converter=_f, default=(0.0, -18.0, 18.0))
     brain_semi_axes_mm: Float[Array, " 3"] = eqx.field(converter=_f, default=(70.0, 85.0, 65.0))
-    strain_gain_rad_per_m: Float[Array, " 3"] = eqx.field(
-        converter=_f, default=(3.0467, 3.3870, 3.1454)
-    )
+    strain_gain_rad_per_m: Float[Array, " 3"] = eqx.field(converter=_f, default=(3.0467, 3.3870, 3.1454))
     head_to_ras: Float[Array, "3 3"] = eqx.field(
         converter=_f, default=((0.0, 1.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, -1.0))
     )
@@ -192,9 +182,7 @@ class ReducedHeadModel(AbstractHeadModel):
         if self.head_to_ras.shape != (3, 3):
             raise ValueError("ReducedHeadModel.head_to_ras: need shape (3, 3)")
         if self.integrator not in ("exact", "diffrax"):
-            raise ValueError(
-                f"ReducedHeadModel.integrator: 'exact' or 'diffrax', got {self.integrator!r}"
-            )
+            raise ValueError(f"ReducedHeadModel.integrator: 'exact' or 'diffrax', got {self.integrator!r}")
         if self.substeps < 1:
             raise ValueError(f"ReducedHeadModel.substeps: need >= 1, got {self.substeps}")
 
@@ -243,9 +231,7 @@ class ReducedHeadModel(AbstractHeadModel):
         """DAMAGE displacement δ(t) [m] (head frame) at the input times, from rest at t_s[0]."""
         return self._solve(t_s, ang_acc_rad_s2)[:: self.substeps]
 
-    def damage(
-        self, t_s: Float[Array, " time"], ang_acc_rad_s2: Float[Array, "time 3"]
-    ) -> Float[Array, ""]:
+    def damage(self, t_s: Float[Array, " time"], ang_acc_rad_s2: Float[Array, "time 3"]) -> Float[Array, ""]:
         """DAMAGE = β max_t |δ(t)| [-] (max over the refined grid)."""
         disp = self._solve(t_s, ang_acc_rad_s2)
         sq = jnp.max(jnp.sum(disp**2, axis=-1))

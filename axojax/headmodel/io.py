@@ -144,9 +144,7 @@ def _load_nifti(path: Path, t_s) -> ExternalStrain:
         unit = img.header.get_xyzt_units()[1]
         scale = {"sec": 1.0, "msec": MS_TO_S, "usec": 1.0e-6}.get(unit)
         if scale is None or zooms[3] <= 0:
-            raise ValueError(
-                f"{path}: header time unit is '{unit}' (step {zooms[3]}); pass t_s explicitly"
-            )
+            raise ValueError(f"{path}: header time unit is '{unit}' (step {zooms[3]}); pass t_s explicitly")
         t_s = np.arange(n_t) * (zooms[3] * scale)
     t_s = _check_time(path, t_s, n_t)
     ijk = np.stack(np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij"), -1)
@@ -238,17 +236,14 @@ def load_d3plot_strain(
     try:
         from lasso.dyna import ArrayType, D3plot
     except ImportError as err:
-        raise ImportError(
-            'load_d3plot_strain needs lasso-python: pip install "axojax[d3plot]"'
-        ) from err
+        raise ImportError('load_d3plot_strain needs lasso-python: pip install "axojax[d3plot]"') from err
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if not (time_unit_s > 0 and length_unit_mm > 0):
         raise ValueError(
-            f"{path}: time_unit_s and length_unit_mm must be > 0, "
-            f"got {time_unit_s!r} and {length_unit_mm!r}"
+            f"{path}: time_unit_s and length_unit_mm must be > 0, got {time_unit_s!r} and {length_unit_mm!r}"
         )
     fields = [ArrayType.global_timesteps, ArrayType.element_solid_strain]
     d3plot = D3plot(str(path), state_array_filter=fields)

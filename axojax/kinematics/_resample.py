@@ -43,9 +43,7 @@ def _n_samples(dt_ms: float, window_ms: float) -> int:
     return n
 
 
-def window_grid(
-    dt_ms: float = 1.0, window_ms: float = 100.0, *, dtype=None
-) -> Float[Array, " time"]:
+def window_grid(dt_ms: float = 1.0, window_ms: float = 100.0, *, dtype=None) -> Float[Array, " time"]:
     """Uniform time grid 0, dt, ..., window - dt [s] (window/dt samples)."""
     n = _n_samples(dt_ms, window_ms)
     return jnp.arange(n, dtype=dtype or jnp.result_type(float)) * (dt_ms * MS_TO_S)
@@ -60,9 +58,7 @@ def resample_to_window(
     dt_ms: float = 1.0,
     window_ms: float = 100.0,
     pre_peak_fraction: float = 0.2,
-) -> tuple[
-    Float[Array, " window"], Float[Array, "window 3"], Float[Array, "window 3"], Float[Array, ""]
-]:
+) -> tuple[Float[Array, " window"], Float[Array, "window 3"], Float[Array, "window 3"], Float[Array, ""]]:
     """Resample onto a uniform grid, cropped/padded to a fixed window around the |α| peak.
 
     The window starts `pre_peak_fraction * window_ms` before the sample of largest |α|. Values are

@@ -86,9 +86,7 @@ def _load_mat(path: Path) -> list[Impact]:
     try:
         mat = scipy.io.loadmat(str(path), squeeze_me=False, struct_as_record=True)
     except NotImplementedError as err:  # MATLAB v7.3 (HDF5)
-        raise ValueError(
-            f"{path}: MATLAB v7.3 (HDF5) files are not supported; save with -v7"
-        ) from err
+        raise ValueError(f"{path}: MATLAB v7.3 (HDF5) files are not supported; save with -v7") from err
     if "impact" not in mat:
         keys = sorted(k for k in mat if not k.startswith("__"))
         raise ValueError(f"{path}: no variable 'impact' (found {keys})")
@@ -125,9 +123,7 @@ def _load_csv(path: Path) -> Impact:
         except ValueError:
             pass
         else:
-            raise ValueError(
-                f"{path}: missing header line (need columns {', '.join(_CSV_COLUMNS[:7])})"
-            )
+            raise ValueError(f"{path}: missing header line (need columns {', '.join(_CSV_COLUMNS[:7])})")
     allowed = {4: _CSV_COLUMNS[:4], 7: _CSV_COLUMNS[:7], 10: _CSV_COLUMNS}
     if len(cols) not in allowed:
         raise ValueError(
@@ -135,9 +131,7 @@ def _load_csv(path: Path) -> Impact:
             f"got {len(cols)}: {cols}"
         )
     if tuple(cols) != allowed[len(cols)]:
-        raise ValueError(
-            f"{path}: header must be {', '.join(allowed[len(cols)])}, got {', '.join(cols)}"
-        )
+        raise ValueError(f"{path}: header must be {', '.join(allowed[len(cols)])}, got {', '.join(cols)}")
     try:
         table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     except ValueError as err:

@@ -34,9 +34,7 @@ def _lobes(t, t0, amp1, dur1, amp2, dur2):
     u2 = jnp.clip((t - t0 - dur1) / dur2, 0.0, 1.0)
     in1 = (t >= t0) & (t <= t0 + dur1)
     in2 = (t > t0 + dur1) & (t <= t0 + dur1 + dur2)
-    acc = jnp.where(in1, amp1 * jnp.sin(jnp.pi * u1), 0.0) - jnp.where(
-        in2, amp2 * jnp.sin(jnp.pi * u2), 0.0
-    )
+    acc = jnp.where(in1, amp1 * jnp.sin(jnp.pi * u1), 0.0) - jnp.where(in2, amp2 * jnp.sin(jnp.pi * u2), 0.0)
     vel = amp1 * dur1 / jnp.pi * (1.0 - jnp.cos(jnp.pi * u1)) - amp2 * dur2 / jnp.pi * (
         1.0 - jnp.cos(jnp.pi * u2)
     )
@@ -193,8 +191,6 @@ def _draw(
         dur2 = s * dur1
         amp2 = jnp.where(biphasic, r * amp / s, 0.0)
         acc, vel = _lobes(t, t_peak - 0.5 * dur1, amp, dur1, amp2, dur2)
-        return Impact(
-            t, vel[:, None] * axis[None, :], acc[:, None] * axis[None, :], name="synthetic"
-        )
+        return Impact(t, vel[:, None] * axis[None, :], acc[:, None] * axis[None, :], name="synthetic")
 
     return jax.vmap(one)(uniforms)

@@ -72,9 +72,7 @@ class Stat(nnx.Variable):
     """A non-trainable statistic stored with the model (normalisation, training ranges)."""
 
 
-def profile_features(
-    profiles: Float[Array, "batch time"], dt_s: float
-) -> Float[Array, "batch time 2"]:
+def profile_features(profiles: Float[Array, "batch time"], dt_s: float) -> Float[Array, "batch time 2"]:
     """Channels-last input features: strain [-] and its rate dε/dt [1/s] (central differences)."""
     rate = jnp.gradient(profiles, axis=-1) / jnp.asarray(dt_s, profiles.dtype)
     return jnp.stack([profiles, rate], axis=-1)

@@ -49,9 +49,7 @@ def test_closed_form_converges_second_order():
         grid = _model.Grid(n_mt=n, grade=1.0)
         ip = _model.to_internal(p)
         geo = _model.geometry(ip, grid)
-        f = _model.equilibrium(
-            _model.initial_state(3, grid, jnp.float64), jnp.asarray(0.05), ip, geo, grid
-        )
+        f = _model.equilibrium(_model.initial_state(3, grid, jnp.float64), jnp.asarray(0.05), ip, geo, grid)
         centre = 0.05 + 2.0 * f.mt_u[:, 0] / geo.mt_vol[:, 0]
         lam = jnp.sqrt(ip.mt_ea / (ip.tau_rho * (ip.tau_kl + ip.tau_km)))
         errs.append(float(jnp.max(jnp.abs(centre - 0.05 * (1 - 1 / jnp.cosh(ip.mt_half / lam))))))
@@ -163,8 +161,12 @@ def test_grad_wrt_strain_matches_finite_differences():
     np.testing.assert_allclose(ad, fd, rtol=1e-3)
 
 
-_FD_PARAMS = ("tau_relaxation_ms", "mt_youngs_modulus_gpa", "tau_failure_strain",
-              "axolemma_link_inst_pn_per_um2")
+_FD_PARAMS = (
+    "tau_relaxation_ms",
+    "mt_youngs_modulus_gpa",
+    "tau_failure_strain",
+    "axolemma_link_inst_pn_per_um2",
+)
 
 
 def test_grad_wrt_params_matches_finite_differences():
@@ -182,5 +184,6 @@ def test_grad_wrt_params_matches_finite_differences():
             return _outputs(e0, eqx.tree_at(lambda q: getattr(q, name), p, x))
 
         fd = (f(x0 + h) - f(x0 - h)) / (2 * h)
-        np.testing.assert_allclose(getattr(jac, name), fd, rtol=1e-3,
-                                   atol=1e-6 * float(jnp.max(jnp.abs(fd))), err_msg=name)
+        np.testing.assert_allclose(
+            getattr(jac, name), fd, rtol=1e-3, atol=1e-6 * float(jnp.max(jnp.abs(fd))), err_msg=name
+        )

@@ -14,10 +14,7 @@ def _profiles():
     amp = rng.uniform(0.02, 0.15, 4)
     dur = rng.uniform(0.005, 0.04, 4)
     t0 = rng.uniform(0.0, 0.04, 4)
-    return (
-        amp[:, None]
-        * np.sin(np.pi * np.clip((T_FAST[None] - t0[:, None]) / dur[:, None], 0, 1)) ** 2
-    )
+    return amp[:, None] * np.sin(np.pi * np.clip((T_FAST[None] - t0[:, None]) / dur[:, None], 0, 1)) ** 2
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -29,9 +29,7 @@ def test_default_brain_voxel_count_and_affine(mni_brain):
     assert int(np.asarray(mni_brain.mask).sum()) == mni_brain.n_voxels
     assert mni_brain.fiber_dir.shape == (mni_brain.n_voxels, 1, 3)
     assert mni_brain.fiber_dir.dtype == jnp.float32
-    np.testing.assert_allclose(
-        np.linalg.norm(np.asarray(mni_brain.fiber_dir), axis=-1), 1.0, atol=1e-5
-    )
+    np.testing.assert_allclose(np.linalg.norm(np.asarray(mni_brain.fiber_dir), axis=-1), 1.0, atol=1e-5)
     np.testing.assert_allclose(np.asarray(mni_brain.fiber_weight), 1.0)
     # MNI white matter: roughly symmetric about x = 0, spans the cerebrum
     assert abs(coords[:, 0].mean()) < 2.0

@@ -63,9 +63,7 @@ def test_v1_voxel_frame_with_scaled_affine(tmp_path):
     brain = brain_from_mask(np.ones((4, 4, 4), dtype=bool), affine)
     vox = np.zeros((4, 4, 4, 3))
     vox[..., 0] = 1.0  # along voxel axis i -> world -x
-    got = np.asarray(
-        read_v1_nifti(_save(tmp_path, "v1.nii", vox, affine), brain, convention="voxel")
-    )
+    got = np.asarray(read_v1_nifti(_save(tmp_path, "v1.nii", vox, affine), brain, convention="voxel"))
     np.testing.assert_allclose(got, np.tile([-1.0, 0.0, 0.0], (64, 1)), atol=1e-6)
 
 
@@ -161,15 +159,11 @@ def test_streamlines_nibabel_fixtures():
 
 def test_streamlines_outside_brain_and_nan(tmp_path):
     brain = brain_from_mask(np.ones((4, 4, 4), dtype=bool), np.eye(4))
-    nan = nib.streamlines.Tractogram(
-        [np.array([[1.0, 1, 1], [np.nan, 2, 1]])], affine_to_rasmm=np.eye(4)
-    )
+    nan = nib.streamlines.Tractogram([np.array([[1.0, 1, 1], [np.nan, 2, 1]])], affine_to_rasmm=np.eye(4))
     nib.streamlines.save(nan, tmp_path / "nan.trk")
     with pytest.raises(ValueError, match=r"nan\.trk.*field streamlines has 1 NaN"):
         read_streamline_fibers(tmp_path / "nan.trk", brain)
-    far = nib.streamlines.Tractogram(
-        [np.array([[50.0, 50, 50], [51, 50, 50]])], affine_to_rasmm=np.eye(4)
-    )
+    far = nib.streamlines.Tractogram([np.array([[50.0, 50, 50], [51, 50, 50]])], affine_to_rasmm=np.eye(4))
     path = tmp_path / "far.tck"
     nib.streamlines.save(far, path)
     with pytest.raises(ValueError, match=r"far\.tck.*no segment inside the brain mask"):
@@ -185,9 +179,7 @@ def test_dwi_tensor_fit_small_64d(tmp_path):
     img = nib.load(files / "small_64D.nii")
     brain = brain_from_mask(np.ones(img.shape[:3], dtype=bool), img.affine)
     got = np.asarray(
-        fit_dwi_fibers(
-            files / "small_64D.nii", files / "small_64D.bval", files / "small_64D.bvec", brain
-        )
+        fit_dwi_fibers(files / "small_64D.nii", files / "small_64D.bval", files / "small_64D.bvec", brain)
     )
     assert got.shape == (1000, 3)
     np.testing.assert_allclose(np.linalg.norm(got, axis=-1), 1.0, atol=1e-5)
@@ -197,9 +189,7 @@ def test_dwi_tensor_fit_small_64d(tmp_path):
     from dipy.reconst.dti import TensorModel, lower_triangular
 
     bvals, bvecs = read_bvals_bvecs(str(files / "small_64D.bval"), str(files / "small_64D.bvec"))
-    fit = TensorModel(gradient_table(bvals, bvecs=bvecs)).fit(
-        np.asarray(img.dataobj, dtype=np.float64)
-    )
+    fit = TensorModel(gradient_table(bvals, bvecs=bvecs)).fit(np.asarray(img.dataobj, dtype=np.float64))
     dxx, dxy, dyy, dxz, dyz, dzz = np.moveaxis(lower_triangular(fit.quadratic_form), -1, 0)
     six = np.stack([dxx, dxy, dxz, dyy, dyz, dzz], axis=-1)
     via_tensor = np.asarray(read_tensor_nifti(_save(tmp_path, "t.nii", six, img.affine), brain))

@@ -47,9 +47,7 @@ def test_principal_eigenvector(dtype):
     d /= np.linalg.norm(d, axis=-1, keepdims=True)
     tensor = (0.2 * np.eye(3) + np.einsum("vi,vj->vij", d, d)).astype(dtype)
     six = tensor.reshape(50, 9)[:, [0, 1, 2, 4, 5, 8]]  # xx, xy, xz, yy, yz, zz
-    matrix, v = jax.jit(lambda t: (tensor6_to_matrix(t), principal_eigenvector(t)))(
-        jnp.asarray(six)
-    )
+    matrix, v = jax.jit(lambda t: (tensor6_to_matrix(t), principal_eigenvector(t)))(jnp.asarray(six))
     np.testing.assert_allclose(np.asarray(matrix), tensor, rtol=1e-6)
     assert v.dtype == dtype
     tol = 1e-4 if dtype == np.float32 else 1e-10
@@ -71,11 +69,7 @@ def _translation_to_white_matter(points, brain, step=4.0):
     mask = np.asarray(brain.mask)
     inv = np.linalg.inv(np.asarray(brain.affine, dtype=np.float64))
     shifts = np.array(
-        list(
-            itertools.product(
-                np.arange(-20, 21, step), np.arange(-48, 21, step), np.arange(-20, 41, step)
-            )
-        )
+        list(itertools.product(np.arange(-20, 21, step), np.arange(-48, 21, step), np.arange(-20, 41, step)))
     )
     sample = points[:: max(1, len(points) // 1500)]
     moved = sample[None, :, :] + shifts[:, None, :]  # (shifts, points, 3)
@@ -95,9 +89,7 @@ def bundle_agreement(brain, tmp_dir):
     centres, segments = {b: [] for b in BUNDLES}, {b: [] for b in BUNDLES}
     for subject in sorted(Path(tmp_dir).glob("sub_*")):
         lines = {b: nib.streamlines.load(subject / f"{b}.trk").streamlines for b in BUNDLES}
-        shift = _translation_to_white_matter(
-            np.concatenate([lines[b].get_data() for b in BUNDLES]), brain
-        )
+        shift = _translation_to_white_matter(np.concatenate([lines[b].get_data() for b in BUNDLES]), brain)
         for b in BUNDLES:
             for sl in lines[b]:
                 p = np.asarray(sl, dtype=np.float64) + shift

@@ -54,9 +54,7 @@ def test_uniaxial_closed_form(dtype):
     along, across = 0.5 * (stretch**2 - 1.0), 0.5 * (transverse**2 - 1.0)
     np.testing.assert_allclose(eps[0], along, atol=tol)  # uniaxial stretch along n: E_nn
     np.testing.assert_allclose(eps[1], across, atol=tol)  # perpendicular: the transverse component
-    np.testing.assert_allclose(
-        eps[2], np.cos(theta) ** 2 * along + np.sin(theta) ** 2 * across, atol=tol
-    )
+    np.testing.assert_allclose(eps[2], np.cos(theta) ** 2 * along + np.sin(theta) ** 2 * across, atol=tol)
     np.testing.assert_allclose(stretch_m1[0], stretch - 1.0, atol=tol)
     np.testing.assert_allclose(stretch_m1[1], transverse - 1.0, atol=tol)
 

@@ -150,9 +150,7 @@ def _bad_fn(kind):
 )
 def test_bad_strain_is_rejected(tmp_path, tiny_brain, kind, match):
     with pytest.raises(ValueError, match=match):
-        build_profiles(
-            _bad_fn(kind), IMPACTS, tiny_brain, tmp_path / kind, t_s=T_S, chunk_voxels=64
-        )
+        build_profiles(_bad_fn(kind), IMPACTS, tiny_brain, tmp_path / kind, t_s=T_S, chunk_voxels=64)
 
 
 @pytest.mark.parametrize(
@@ -189,9 +187,7 @@ def test_store_argument_errors(tmp_path, tiny_brain):
             impact_names=["x"],
             metadata={"x": {"a": jax}},
         )
-    ds = ProfileDataset.create(
-        tmp_path / "d", t_s=T_S, coords_mm=coords, cube_id=cubes, impact_names=["x"]
-    )
+    ds = ProfileDataset.create(tmp_path / "d", t_s=T_S, coords_mm=coords, cube_id=cubes, impact_names=["x"])
     with pytest.raises(ValueError, match="field profiles need shape"):
         ds.write_chunk("x", 0, np.zeros((3, T)))
     with pytest.raises(FileNotFoundError, match="no fiber strain store"):

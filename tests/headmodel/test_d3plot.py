@@ -19,8 +19,7 @@ DT_MS = 0.5
 def _mesh():
     """Two unit hexahedra (10 mm) side by side along x and one tetrahedron (degenerate solid)."""
     nodes = np.array(
-        [[x, y, z] for z in (0.0, 10.0) for y in (0.0, 10.0) for x in (0.0, 10.0, 20.0)]
-        + [[0.0, 0.0, 30.0]]
+        [[x, y, z] for z in (0.0, 10.0) for y in (0.0, 10.0) for x in (0.0, 10.0, 20.0)] + [[0.0, 0.0, 30.0]]
     )
 
     def nid(i, j, k):
@@ -52,16 +51,12 @@ def _write(path, *, n_layers=1, strain=True):
     # lasso's writer always writes the 7 basic solid variables (stress, plastic strain) but flags
     # them only when these arrays exist; nonzero values also catch a misaligned read.
     d3.arrays[A.element_solid_stress] = np.full((N_STATES, n_solids, n_layers, 6), 0.7)
-    d3.arrays[A.element_solid_effective_plastic_strain] = np.full(
-        (N_STATES, n_solids, n_layers), 0.3
-    )
+    d3.arrays[A.element_solid_effective_plastic_strain] = np.full((N_STATES, n_solids, n_layers), 0.3)
     history = (t_ms / t_ms[-1])[:, None] * VOIGT  # (T, 6)
     if strain:
         spread = 0.001 * (np.arange(n_layers) - (n_layers - 1) / 2)
         layers = history[:, None, None, :] + spread[None, None, :, None]
-        d3.arrays[A.element_solid_strain] = np.broadcast_to(
-            layers, (N_STATES, n_solids, n_layers, 6)
-        ).copy()
+        d3.arrays[A.element_solid_strain] = np.broadcast_to(layers, (N_STATES, n_solids, n_layers, 6)).copy()
     d3.write_d3plot(str(path))
     return t_ms, history
 

@@ -32,9 +32,7 @@ def test_twist_is_simple_shear_on_the_equator(gamma):
     # so F = R_z (I + γ e_y ⊗ e_x) with γ = 2 θ x^2 / R^2
     radius, x = 60.0, 45.0
     theta = gamma * radius**2 / (2.0 * x**2)
-    e = twist_strain(
-        jnp.asarray([0.0, 0.0, theta]), jnp.asarray([x, 0.0, 0.0]), jnp.full(3, radius)
-    )
+    e = twist_strain(jnp.asarray([0.0, 0.0, theta]), jnp.asarray([x, 0.0, 0.0]), jnp.full(3, radius))
     f = jnp.eye(3).at[1, 0].set(gamma)
     np.testing.assert_allclose(e, green_lagrange(f), atol=1e-14)
     expected = np.array([[gamma**2 / 2, gamma / 2, 0], [gamma / 2, 0, 0], [0, 0, 0]])

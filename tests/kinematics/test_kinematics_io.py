@@ -18,9 +18,7 @@ def test_mat_round_trip_several(tmp_path):
     t, w, a = _pulse()
     t2, w2, a2 = _pulse(500.0, (1.0, 0.0, 0.0))
     lin = np.ones_like(w)
-    rec = np.zeros(
-        (1, 2), dtype=[("t", "O"), ("ang_vel", "O"), ("ang_acc", "O"), ("lin_acc_CG", "O")]
-    )
+    rec = np.zeros((1, 2), dtype=[("t", "O"), ("ang_vel", "O"), ("ang_acc", "O"), ("lin_acc_CG", "O")])
     rec[0, 0] = (t[:, None], w, a, lin)
     rec[0, 1] = (t2[:, None], w2, a2, lin)
     path = tmp_path / "impacts.mat"
