@@ -28,3 +28,7 @@ MPA_NM2_TO_PN = 1.0
 
 # A strain whose magnitude exceeds this is taken for a percentage slip (0.05 = 5 %, 5.0 would be 500 %).
 MAX_PLAUSIBLE_STRAIN = 1.0
+
+# A time grid [s] spanning more than this is taken for milliseconds passed as seconds (impacts last
+# tens to hundreds of ms).
+MAX_PLAUSIBLE_DURATION_S = 10.0

@@ -13,6 +13,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from .. import _units
+from .._validate import check_strain_values, check_time_grid
 from . import _model
 from ._params import AxonParams
 
@@ -148,25 +149,9 @@ def validate_profile(t: ArrayLike, strain: ArrayLike, *, name: str = "strain") -
             f"{name}: expected shape (T,) or (B, T) with T = len(t) = {t_shape[0]}, got {s_shape}"
         )
     if not _is_traced(t):
-        tn = np.asarray(t, dtype=float)
-        if not np.all(np.isfinite(tn)):
-            raise ValueError("t: contains NaN or inf")
-        if not np.all(np.diff(tn) > 0):
-            i = int(np.argmin(np.diff(tn) > 0))
-            raise ValueError(f"t: must be strictly increasing; t[{i + 1}] <= t[{i}]")
-        if tn[-1] - tn[0] > 10.0:
-            raise ValueError(f"t: spans {tn[-1] - tn[0]:g} s; expected seconds (is it in ms?)")
+        check_time_grid(t, where="", field="t")
     if not _is_traced(strain):
-        sn = np.asarray(strain, dtype=float)
-        if not np.all(np.isfinite(sn)):
-            bad = np.argwhere(~np.isfinite(sn))[0]
-            raise ValueError(f"{name}: contains NaN or inf (first at index {tuple(bad)})")
-        peak = float(np.max(np.abs(sn)))
-        if peak > _units.MAX_PLAUSIBLE_STRAIN:
-            raise ValueError(
-                f"{name}: |strain| reaches {peak:g}; strain must be a fraction (0.05 = 5 %), "
-                "this looks like a percentage"
-            )
+        check_strain_values(strain, where="", field=name)
 
 
 def simulate(

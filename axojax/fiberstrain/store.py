@@ -27,7 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .. import parallel
+from .. import _validate, parallel
+from .._units import MAX_PLAUSIBLE_DURATION_S as MAX_PLAUSIBLE_DURATION_S
 from .._units import MAX_PLAUSIBLE_STRAIN
 from ..brain import Brain
 from ._project import fiber_stretch_minus_one, project_strain_weighted
@@ -36,9 +37,6 @@ STORE_FORMAT = "axojax.fiberstrain.profiles"
 STORE_VERSION = 1
 MANIFEST = "manifest.json"
 DEFAULT_CHUNK_VOXELS = 8192
-# A time grid longer than this is taken for milliseconds passed as seconds (impacts last tens to
-# hundreds of ms).
-MAX_PLAUSIBLE_DURATION_S = 10.0
 
 Quantity = Literal["fiber_strain", "fiber_stretch_minus_one"]
 QUANTITIES = ("fiber_strain", "fiber_stretch_minus_one")
@@ -73,19 +71,7 @@ def check_time_grid(t_s: ArrayLike, where: str = "t_s") -> np.ndarray:
     Raises:
         ValueError: naming `where` and the field t_s.
     """
-    t = np.asarray(t_s, dtype=np.float64)
-    if t.ndim != 1 or t.size < 1:
-        raise ValueError(f"{where}: field t_s must be a non-empty 1-D time grid, got shape {t.shape}")
-    if not np.isfinite(t).all():
-        raise ValueError(f"{where}: field t_s contains NaN/inf")
-    if np.any(np.diff(t) <= 0):
-        raise ValueError(f"{where}: field t_s must be strictly increasing (sorted, no repeats)")
-    if t[-1] - t[0] > MAX_PLAUSIBLE_DURATION_S:
-        raise ValueError(
-            f"{where}: field t_s spans {t[-1] - t[0]:.4g} s > {MAX_PLAUSIBLE_DURATION_S} s: "
-            "milliseconds passed as seconds?"
-        )
-    return t
+    return _validate.check_time_grid(t_s, where=where, field="t_s", min_samples=1)
 
 
 class ProfileDataset:

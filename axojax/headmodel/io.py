@@ -22,7 +22,8 @@ from typing import NamedTuple
 import numpy as np
 from jaxtyping import Float
 
-from axojax._units import MAX_PLAUSIBLE_STRAIN, MS_TO_S
+from axojax._units import MS_TO_S
+from axojax._validate import check_strain_values, check_time_grid
 
 __all__ = [
     "ExternalStrain",
@@ -73,8 +74,7 @@ def tensor_to_voigt(e: Float[np.ndarray, "*batch 3 3"]) -> Float[np.ndarray, "*b
 
 
 def _check_strain(path, field: str, strain: np.ndarray) -> np.ndarray:
-    if not np.all(np.isfinite(strain)):
-        raise ValueError(f"{path}: field '{field}' contains NaN or inf")
+    check_strain_values(strain, where=str(path), field=f"'{field}'")  # the 6-vector holds the tensor's values
     if strain.shape[-1] == 6 and strain.shape[-2:] != (3, 3):
         strain = voigt_to_tensor(strain)
     elif strain.shape[-2:] == (3, 3):
@@ -86,12 +86,6 @@ def _check_strain(path, field: str, strain: np.ndarray) -> np.ndarray:
             f"{path}: field '{field}' must end in 6 (xx, yy, zz, xy, yz, xz) or (3, 3), "
             f"got shape {strain.shape}"
         )
-    peak = np.max(np.abs(strain), initial=0.0)
-    if peak > MAX_PLAUSIBLE_STRAIN:
-        raise ValueError(
-            f"{path}: field '{field}' reaches |E| = {peak:g} > {MAX_PLAUSIBLE_STRAIN:g}; "
-            "is it in percent? Give strain as a fraction."
-        )
     return strain
 
 
@@ -99,9 +93,7 @@ def _check_time(path, t_s: np.ndarray, n_t: int) -> np.ndarray:
     t_s = np.asarray(t_s, dtype=np.float64).ravel()
     if t_s.shape[0] != n_t:
         raise ValueError(f"{path}: field 't_s' has {t_s.shape[0]} samples, strain has {n_t}")
-    if not np.all(np.isfinite(t_s)) or not np.all(np.diff(t_s) > 0):
-        raise ValueError(f"{path}: field 't_s' must be finite and strictly increasing")
-    return t_s
+    return check_time_grid(t_s, where=str(path), field="'t_s'", min_samples=1, max_duration_s=None)
 
 
 def _load_npz(path: Path) -> ExternalStrain:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
+
+from .._validate import check_finite, check_time_grid
 
 __all__ = ["Impact"]
 
@@ -59,10 +60,10 @@ class Impact(eqx.Module):
         for field, x in {"t_s": t, **fields}.items():
             if not jnp.issubdtype(x.dtype, jnp.floating):
                 raise ValueError(f"Impact.{field}: need a floating dtype, got {x.dtype}")
-            if _is_concrete(x) and not np.all(np.isfinite(np.asarray(x))):
-                raise ValueError(f"Impact.{field}: contains NaN or inf")
-        if _is_concrete(t) and not np.all(np.diff(np.asarray(t)) > 0):
-            raise ValueError("Impact.t_s: times must be strictly increasing")
+            if _is_concrete(x):
+                check_finite(x, where="", field=f"Impact.{field}")
+        if _is_concrete(t):  # no duration limit here: the readers in `io` catch ms passed as s
+            check_time_grid(t, where="", field="Impact.t_s", max_duration_s=None)
 
     @property
     def duration_s(self) -> Float[Array, "*batch"]:

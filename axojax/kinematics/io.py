@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from axojax._units import MAX_PLAUSIBLE_DURATION_S
+from axojax._validate import check_finite, check_time_grid
 from axojax.kinematics._impact import Impact
 
 __all__ = ["load_impact", "load_impacts", "MAX_ANG_VEL_RAD_S", "MAX_ANG_ACC_RAD_S2", "MAX_SPAN_S"]
@@ -27,7 +29,7 @@ MAX_ANG_VEL_RAD_S = 200.0
 #: Peak |α| above this [rad/s^2] is taken for deg/s^2 (severe impacts stay below ~20 krad/s^2).
 MAX_ANG_ACC_RAD_S2 = 1.0e5
 #: A record spanning more than this [s] is taken for time in ms.
-MAX_SPAN_S = 10.0
+MAX_SPAN_S = MAX_PLAUSIBLE_DURATION_S
 
 _CSV_COLUMNS = ("t", "wx", "wy", "wz", "ax", "ay", "az", "lx", "ly", "lz")
 
@@ -43,24 +45,14 @@ def _as_tx3(path, field: str, x, n_t: int) -> np.ndarray:
 
 
 def _build(path, name: str, t, ang_vel, ang_acc=None, lin_acc=None) -> Impact:
-    t = np.asarray(t, dtype=np.float64).ravel()
-    if t.size < 2:
-        raise ValueError(f"{path}: field 't' needs at least 2 samples, got {t.size}")
-    fields = {"t": t, "ang_vel": _as_tx3(path, "ang_vel", ang_vel, t.size)}
+    t = check_time_grid(np.asarray(t, dtype=np.float64).ravel(), where=str(path), field="'t'")
+    fields = {"ang_vel": _as_tx3(path, "ang_vel", ang_vel, t.size)}
     if ang_acc is not None:
         fields["ang_acc"] = _as_tx3(path, "ang_acc", ang_acc, t.size)
     if lin_acc is not None:
         fields["lin_acc_CG"] = _as_tx3(path, "lin_acc_CG", lin_acc, t.size)
     for field, x in fields.items():
-        if not np.all(np.isfinite(x)):
-            raise ValueError(f"{path}: field '{field}' contains NaN or inf")
-    if not np.all(np.diff(t) > 0):
-        raise ValueError(f"{path}: field 't' must be strictly increasing (sorted, no repeats)")
-    if t[-1] - t[0] > MAX_SPAN_S:
-        raise ValueError(
-            f"{path}: field 't' spans {t[-1] - t[0]:g} s (> {MAX_SPAN_S:g} s); "
-            "is time in ms? Convert to seconds."
-        )
+        check_finite(x, where=str(path), field=f"'{field}'")
     w_peak = np.linalg.norm(fields["ang_vel"], axis=-1).max()
     if w_peak > MAX_ANG_VEL_RAD_S:
         raise ValueError(

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .._validate import check_time_grid
 from ._stratify import check_profiles
 
 FEATURES = ("peak_strain", "peak_strain_rate_per_s", "duration_s")
@@ -57,8 +58,7 @@ def profile_features(
         raise ValueError(
             f"t_s must have shape ({x.shape[1]},) with T >= 2 to match profiles {x.shape}, got {t.shape}"
         )
-    if not bool(jnp.all(jnp.diff(t) > 0)):
-        raise ValueError("t_s must be strictly increasing [s]")
+    check_time_grid(t, where="", field="t_s", max_duration_s=None)  # in the dtype the features use
     return dict(zip(FEATURES, _features(x, t), strict=True))
 
 

@@ -6,10 +6,10 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 from jaxtyping import Array, ArrayLike, Float
 
+from .._validate import check_finite
 from ..surrogate import SurrogateCNN
 
 
@@ -28,9 +28,7 @@ def check_profiles(profiles: ArrayLike, n_time: int | None = None, *, name: str 
         raise ValueError(f"{name}: expected {n_time} time samples, got {x.shape[1]}")
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.float32)
-    if not bool(jnp.all(jnp.isfinite(x))):
-        bad = np.argwhere(~np.isfinite(np.asarray(x)))[0]
-        raise ValueError(f"{name}: contains NaN or inf (first at index {tuple(int(i) for i in bad)})")
+    check_finite(x, where="", field=name)
     return x
 
 
