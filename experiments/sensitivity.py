@@ -207,7 +207,13 @@ def main() -> None:
             print(f"\n## Input-gradient agreement: {name} surrogate on the {desc[set_name]}\n")
             print(f"raw:\n\n{rep.to_markdown()}\n\nsmoothed (Gaussian, s.d. {SMOOTH_SIGMA:g} samples):\n")
             print(rep_s.to_markdown())
-            print("\nR2 " + ", ".join(f"{n} {v:.3f}" for n, v in zip(OUTPUT_NAMES, acc["r2"], strict=True)))
+            print(
+                "\nR2 "
+                + ", ".join(
+                    f"{n} {v:.3f}" if np.isfinite(v) else f"{n} n/a (constant truth)"
+                    for n, v in zip(OUTPUT_NAMES, acc["r2"], strict=True)
+                )
+            )
             print(
                 "surrogate tau-failure gradient exactly 0 (prediction clipped at 0 %): "
                 f"{int(np.sum(np.all(grads[name][:, 2] == 0, axis=-1)))} of {x_eval.shape[0]} profiles"
@@ -300,7 +306,9 @@ def main() -> None:
     for out in ("tau_failure_pct", "peak_mt_strain"):
         summ = BrainSummary(e2e_model, brain, vox, head, out)
         value = float(summ.value(p0))
-        fd = finite_difference_check(summ, p0, rel_step=1e-3)
+        # central differences in float32: h ~ eps^(1/3) balances truncation and rounding; at 1e-3 the
+        # rounding of the float32 head model and surrogate shows (1.1e-2 on d/d duration, run d3)
+        fd = finite_difference_check(summ, p0, rel_step=3e-3)
         result["end_to_end"]["outputs"][out] = {"value": value, "check": fd}
         worst = max(v[2] for v in fd.values())
         cells = " | ".join(f"{v[0]:.4g} (FD {v[1]:.4g})" for v in fd.values())
