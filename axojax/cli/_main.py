@@ -84,7 +84,14 @@ def _print_summary(m: dict) -> None:
         f"  sampling: {s['n_train_selected']} training profiles (threshold {s['train_threshold']:.4f}), "
         f"{s.get('n_train_from_tail', 0)} of them from the severity tail, {s['n_worst']} worst-case"
     )
-    print(f"  simulated {m['simulation']['n_profiles']} profiles ({m['simulation']['n_failed']} failed)")
+    sim = m["simulation"]
+    print(f"  simulated {sim['n_profiles']} profiles ({sim['n_failed']} failed)")
+    if sim.get("n_amplitude_variants"):
+        print(
+            f"  + {sim['n_amplitude_variants']} amplitude variants of the training profiles "
+            f"({sim['n_amplitude_variants_failed']} failed); final surrogate trained on "
+            f"{m['training']['n_train']} in {m['training']['seconds']:.0f} s"
+        )
     print(
         f"  learning curve N = {lc['sizes']}: smallest N with R² > {lc['threshold_r2']}: "
         f"{lc['min_size_r2_above_threshold']}"
@@ -100,6 +107,12 @@ def _print_summary(m: dict) -> None:
                 f"  {name:24s} {_fmt(v['r2']):>8s} {_fmt(v['nrmse_pct']):>8s} "
                 f"{_fmt(b['r2']):>9s} {_fmt(b['nrmse_pct']):>8s}"
             )
+        for name, v in v_set["surrogate"].items():
+            if v.get("constant_truth"):
+                print(
+                    f"    {name}: every true value is equal (R², NRMSE undefined); RMSE CNN {v['rmse']:.3g}, "
+                    f"ridge {v_set['ridge_baseline'][name]['rmse']:.3g}"
+                )
     mp = m["maps"]
     print(
         f"  maps: {len(mp['files'])} NIfTI in {Path(next(iter(mp['files'].values()))).parent}; "

@@ -7,6 +7,7 @@ Output folder layout (every stage reads what the previous one wrote, and skips w
     DIR/sampling/selection.npz      adaptive training selection (+ learning-curve pool), worst-case set
     DIR/sampling/coverage.json      coverage of the kept set vs the candidate pool
     DIR/campaign/                   axon model outputs of every selected profile (`axojax.campaign`)
+    DIR/augment/                    axon model outputs of the training profiles' amplitude variants
     DIR/sampling/worst_case.npz     t_s, profiles, outputs, voxel of the worst-case set
     DIR/surrogate/model/            orbax checkpoint of the trained surrogate
     DIR/surrogate/learning_curve.json, validation.json
@@ -55,6 +56,11 @@ class RunConfig:
         tail_fraction: share of n_train kept from the severity tail (candidates with peak
             |strain| at or above the pool's 99th percentile); see
             `axojax.sampling.select_from_dataset`.
+        augment_copies: amplitude variants a·ε(t) per training profile, a ~ U(augment_scale),
+            simulated and added to the final surrogate's training set (0: none); see
+            `axojax.sampling.amplitude_variants`. The learning curve uses the adaptive samples
+            alone.
+        augment_scale: (low, high) of the variants' scale factor [-].
         preset: axon parameter preset ("male" or "female").
         epochs, patience, batch_size, learning_rate: surrogate training (see
             `axojax.surrogate.TrainConfig`).
@@ -71,6 +77,8 @@ class RunConfig:
     n_worst: int = 75
     measure: str = "nrmse"
     tail_fraction: float = 0.15
+    augment_copies: int = 2
+    augment_scale: tuple[float, float] = (0.75, 1.25)
     preset: str = "male"
     epochs: int = 300
     patience: int = 80
@@ -120,6 +128,13 @@ class RunConfig:
         object.__setattr__(self, "held_out_peak_ang_vel_rad_s", (lo, hi))
         if not 0.0 <= self.tail_fraction < 1.0:
             raise ValueError(f"tail_fraction must be in [0, 1), got {self.tail_fraction}")
+        if int(self.augment_copies) < 0:
+            raise ValueError(f"augment_copies must be >= 0, got {self.augment_copies}")
+        lo, hi = (float(v) for v in self.augment_scale)
+        if not 0.0 < lo <= hi:
+            raise ValueError(f"augment_scale must be (low, high) with 0 < low <= high, got {(lo, hi)}")
+        object.__setattr__(self, "augment_copies", int(self.augment_copies))
+        object.__setattr__(self, "augment_scale", (lo, hi))
 
     @property
     def n_pool(self) -> int:
@@ -131,6 +146,7 @@ class RunConfig:
         d["lc_sizes"] = list(self.lc_sizes)
         d["channels"] = list(self.channels)
         d["held_out_peak_ang_vel_rad_s"] = list(self.held_out_peak_ang_vel_rad_s)
+        d["augment_scale"] = list(self.augment_scale)
         return d
 
 
@@ -386,15 +402,66 @@ def stage_simulate(out: Path, config: RunConfig, dataset, sel: dict[str, np.ndar
     )
 
 
+def stage_augment(out: Path, config: RunConfig, dataset, sel: dict[str, np.ndarray]):
+    """Amplitude variants of the training profiles through the axon model -> DIR/augment.
+
+    Returns the campaign result (its `ids` are the source profiles' (impact, voxel)), or None
+    when `config.augment_copies` is 0."""
+    if config.augment_copies == 0:
+        return None
+    import jax
+
+    from ..campaign import run_campaign
+    from ..sampling import amplitude_variants
+
+    ids = part_ids(sel)["train"]
+    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 2)
+    x, source, _ = amplitude_variants(
+        gather_profiles(dataset, ids), key, copies=config.augment_copies, scale_range=config.augment_scale
+    )
+    log(
+        f"augment: axon model on {x.shape[0]} amplitude variants of the training profiles "
+        f"(scale {config.augment_scale[0]}-{config.augment_scale[1]})"
+    )
+    return run_campaign(
+        dataset.t_s,
+        np.asarray(x, np.float32),
+        out / "augment",
+        ids=ids[np.asarray(source)],
+        params=axon_params(config),
+        chunk_size=512,
+    )
+
+
+def training_set(parts) -> tuple[np.ndarray, np.ndarray]:
+    """Profiles (M, T) and outputs (M, 4) the final surrogate trains on: the adaptive training
+    set, then its amplitude variants if any."""
+    names = ["train"] + (["augment"] if "augment" in parts else [])
+    return (
+        np.concatenate([parts[n][0] for n in names]),
+        np.concatenate([parts[n][1] for n in names]),
+    )
+
+
 def rows_of(result, impact: np.ndarray, voxel: np.ndarray) -> np.ndarray:
     """Row index in the campaign of each (impact, voxel) pair."""
     lookup = {(int(a), int(b)): i for i, (a, b) in enumerate(result.ids)}
     return np.asarray([lookup[(int(a), int(b))] for a, b in zip(impact, voxel, strict=True)], np.int64)
 
 
-def split_arrays(result, sel: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(profiles (M, T), outputs (M, 4), voxel (M,)) of each part of `part_ids`; failed solves out."""
+def split_arrays(
+    result, sel: dict[str, np.ndarray], augment=None
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(profiles (M, T), outputs (M, 4), voxel (M,)) of each part of `part_ids`, and "augment"
+    (the variants' campaign, voxel of the source) if given; failed solves out."""
     out = {}
+    if augment is not None:
+        ok = np.asarray(augment.usable)
+        out["augment"] = (
+            np.asarray(augment.profiles[ok], np.float32),
+            np.asarray(augment.outputs[ok]),
+            np.asarray(augment.ids[ok, 1], np.int64),
+        )
     for name, ids in part_ids(sel).items():
         rows = rows_of(result, ids[:, 0], ids[:, 1])
         rows = rows[result.usable[rows]]
@@ -485,19 +552,20 @@ def stage_learning_curve(out: Path, config: RunConfig, pool, dt_s: float) -> dic
     return report
 
 
-def stage_fit(out: Path, config: RunConfig, train_set, dt_s: float):
-    """Train the final surrogate on the adaptive training set -> DIR/surrogate/model."""
+def stage_fit(out: Path, config: RunConfig, train_set, dt_s: float, n_variants: int = 0):
+    """Train the final surrogate on `train_set` = (profiles, outputs) (the adaptive training set
+    and its last `n_variants` rows of amplitude variants) -> DIR/surrogate/model."""
     import jax
 
     from ..surrogate import fit, load_surrogate, save_surrogate
 
     ckpt = out / "surrogate" / "model"
-    x, y = train_set[:2]
+    x, y = train_set
     arch, train = train_settings(config, x.shape[1], dt_s)
     if ckpt.exists():
         model, _ = load_surrogate(ckpt, config=arch)
         return model, json.loads((out / "surrogate" / "fit.json").read_text())
-    log(f"train: final surrogate on N = {x.shape[0]} profiles")
+    log(f"train: final surrogate on N = {x.shape[0]} profiles ({n_variants} amplitude variants)")
     start = time.perf_counter()
     model, hist = fit(x, y, dt_s=dt_s, key=jax.random.PRNGKey(config.seed + 2), config=arch, train=train)
     seconds = time.perf_counter() - start
@@ -515,6 +583,7 @@ def stage_fit(out: Path, config: RunConfig, train_set, dt_s: float):
     }
     info = {
         "n_train": int(x.shape[0]),
+        "n_amplitude_variants": n_variants,
         "epochs_run": int(hist.train_loss.size),
         "best_epoch": int(hist.best_epoch),
         "best_val_loss": float(hist.val_loss[hist.best_epoch]),
@@ -527,13 +596,14 @@ def stage_fit(out: Path, config: RunConfig, train_set, dt_s: float):
 
 def stage_validate(out: Path, model, parts, t_s: np.ndarray) -> dict[str, Any]:
     """Independent validation on the held-out impact, with the ridge baseline fitted on the same
-    training set: the worst-case set, and (if simulated) every stratified candidate of the impact.
+    training set (`training_set(parts)`): the worst-case set, and (if simulated) every stratified
+    candidate of the impact.
 
     Returns {"n", "surrogate", "ridge_baseline"} of the worst-case set, plus "held_out_impact"
     with the same keys for all candidates; writes DIR/sampling/{worst_case,held_out}.npz."""
     from ..surrogate import fit_ridge, predict
 
-    ridge = fit_ridge(*parts["train"][:2], dt_s=float(t_s[1] - t_s[0]))
+    ridge = fit_ridge(*training_set(parts), dt_s=float(t_s[1] - t_s[0]))
     report: dict[str, Any] = {}
     for name, file in (("worst", "worst_case.npz"), ("held", "held_out.npz")):
         if name not in parts:
@@ -628,13 +698,22 @@ def run_pipeline(out: str | os.PathLike, config: RunConfig, until: str = "maps")
     if until == "sample":
         return {"n_train_selected": int(sel["train_voxel"].size), "timings": timings}
     result = _timed(timings, "simulate_s", lambda: stage_simulate(out, config, dataset, sel))
+    augment = _timed(timings, "augment_s", lambda: stage_augment(out, config, dataset, sel))
     if until == "simulate":
-        return {"n_simulated": result.n_profiles, "n_failed": int((~result.usable).sum()), "timings": timings}
-    parts = split_arrays(result, sel)
+        return {
+            "n_simulated": result.n_profiles,
+            "n_failed": int((~result.usable).sum()),
+            "n_amplitude_variants": 0 if augment is None else augment.n_profiles,
+            "timings": timings,
+        }
+    parts = split_arrays(result, sel, augment)
     t_s = np.asarray(dataset.t_s, np.float64)
     dt_s = float(t_s[1] - t_s[0])
     lc = _timed(timings, "learning_curve_s", lambda: stage_learning_curve(out, config, parts["pool"], dt_s))
-    model, fit_info = _timed(timings, "train_s", lambda: stage_fit(out, config, parts["train"], dt_s))
+    n_variants = parts["augment"][0].shape[0] if "augment" in parts else 0
+    model, fit_info = _timed(
+        timings, "train_s", lambda: stage_fit(out, config, training_set(parts), dt_s, n_variants)
+    )
     held = int(sel["held_out_impact"])
     validation = stage_validate(out, model, parts, t_s)
     atomic_write_json(out / "surrogate" / "validation.json", validation)
@@ -672,6 +751,8 @@ def run_pipeline(out: str | os.PathLike, config: RunConfig, until: str = "maps")
             "n_profiles": result.n_profiles,
             "n_failed": int((~result.usable).sum()),
             "axon_preset": config.preset,
+            "n_amplitude_variants": 0 if augment is None else augment.n_profiles,
+            "n_amplitude_variants_failed": 0 if augment is None else int((~augment.usable).sum()),
         },
         "learning_curve": {k: v for k, v in lc.items() if not k.endswith("_folds")},
         "training": fit_info,

@@ -5,7 +5,8 @@ sequential greedy keeps a candidate only if it is less similar than a threshold 
 kept so far; `threshold_for_n` tunes the threshold to a requested training-set size. The
 worst-case test set holds the held-out impact's candidates least similar to the kept set.
 
-Numerics in `_similarity`, `_stratify`, `_adaptive`, `_worstcase`, `_coverage` (pure jnp/numpy);
+Numerics in `_similarity`, `_stratify`, `_adaptive`, `_worstcase`, `_coverage` (pure jnp/numpy),
+and in `_augment` (`amplitude_variants`: the training impacts' profiles at other severities);
 the store-driven pipeline in `io`; JSON and figure output in `report`."""
 
 from ._adaptive import (
@@ -16,6 +17,9 @@ from ._adaptive import (
 )
 from ._adaptive import (
     threshold_for_n as threshold_for_n,
+)
+from ._augment import (
+    amplitude_variants as amplitude_variants,
 )
 from ._coverage import (
     FEATURES as FEATURES,

@@ -48,6 +48,36 @@ def test_run_writes_maps_metrics_and_figures(tiny_run):
     assert metrics["timings"]["total_s"] > 0
 
 
+def test_amplitude_variants_are_simulated_and_trained_on(tiny_run):
+    from axojax.axon import AxonParams, simulate
+    from axojax.campaign import load_campaign
+
+    out, metrics = tiny_run
+    n_train = metrics["sampling"]["n_train_selected"]
+    aug = load_campaign(out / "augment")
+    assert metrics["simulation"]["n_amplitude_variants"] == aug.n_profiles == 2 * n_train
+    assert (
+        metrics["training"]["n_train"] == 3 * n_train
+        and metrics["training"]["n_amplitude_variants"] == 2 * n_train
+    )
+    # each variant is a scaled copy of its source training profile, within the training peak
+    main_c = load_campaign(out / "campaign")
+    lookup = {tuple(map(int, r)): i for i, r in enumerate(main_c.ids)}
+    src = main_c.profiles[[lookup[tuple(map(int, r))] for r in aug.ids]]
+    a = np.sum(aug.profiles * src, 1) / np.sum(src * src, 1)
+    np.testing.assert_allclose(aug.profiles, a[:, None] * src, atol=1e-7)
+    assert a.min() >= 0.75 - 1e-6 and a.max() <= 1.25 + 1e-6 and np.ptp(a) > 0.1
+    assert np.abs(aug.profiles).max() <= np.abs(src).max() * (1 + 1e-6)
+    # their outputs are simulated, not copied from the source
+    t_s = np.asarray(main_c.t_s)
+    ref = np.asarray(simulate(t_s, np.asarray(aug.profiles[:4], np.float64), AxonParams.male()).as_array())
+    np.testing.assert_allclose(aug.outputs[:4], ref, rtol=1e-3, atol=1e-6)
+    with pytest.raises(ValueError, match="augment_copies"):
+        RunConfig(augment_copies=-1)
+    with pytest.raises(ValueError, match="augment_scale"):
+        RunConfig(augment_scale=(1.2, 0.8))
+
+
 def test_rerun_resumes_and_other_settings_are_refused(tiny_run, capsys):
     out, metrics = tiny_run
     assert main(["train", "--out", str(out), "--preset", "tiny"]) == 0  # everything is on disk
