@@ -77,7 +77,7 @@ class RunConfig:
     n_worst: int = 75
     measure: str = "nrmse"
     tail_fraction: float = 0.15
-    augment_copies: int = 2
+    augment_copies: int = 4
     augment_scale: tuple[float, float] = (0.75, 1.25)
     preset: str = "male"
     epochs: int = 300
