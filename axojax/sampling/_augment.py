@@ -36,9 +36,10 @@ def amplitude_variants(
         copies: variants per profile (>= 1).
         scale_range: (low, high) of the uniform scale factor [-], 0 < low <= high.
         max_peak: largest peak |strain| [-] a variant may reach (default: the largest of
-            `profiles`), so that variants stay inside the training range the surrogate's
-            out-of-distribution check compares against; a factor that would pass it is
-            lowered to reach it exactly.
+            `profiles`), so that the variants do not reach past the most severe source profile;
+            a factor that would pass it is lowered to reach it exactly. (Peak strain rate is
+            not capped: a variant may reach 1.25x the source's rate, and the surrogate's
+            training range, which its out-of-distribution check uses, includes it.)
 
     Returns:
         (variants [-] (m, T), source row of each (m,), scale factor used (m,)); copy c of
