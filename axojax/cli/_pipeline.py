@@ -402,8 +402,9 @@ def stage_simulate(out: Path, config: RunConfig, dataset, sel: dict[str, np.ndar
     )
 
 
-def stage_augment(out: Path, config: RunConfig, dataset, sel: dict[str, np.ndarray]):
-    """Amplitude variants of the training profiles through the axon model -> DIR/augment.
+def stage_augment(out: Path, config: RunConfig, result, sel: dict[str, np.ndarray]):
+    """Amplitude variants of the training profiles (read from the main campaign `result`) through
+    the axon model -> DIR/augment.
 
     Returns the campaign result (its `ids` are the source profiles' (impact, voxel)), or None
     when `config.augment_copies` is 0."""
@@ -415,16 +416,17 @@ def stage_augment(out: Path, config: RunConfig, dataset, sel: dict[str, np.ndarr
     from ..sampling import amplitude_variants
 
     ids = part_ids(sel)["train"]
+    profiles = np.asarray(result.profiles[rows_of(result, ids[:, 0], ids[:, 1])], np.float32)
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 2)
     x, source, _ = amplitude_variants(
-        gather_profiles(dataset, ids), key, copies=config.augment_copies, scale_range=config.augment_scale
+        profiles, key, copies=config.augment_copies, scale_range=config.augment_scale
     )
     log(
         f"augment: axon model on {x.shape[0]} amplitude variants of the training profiles "
         f"(scale {config.augment_scale[0]}-{config.augment_scale[1]})"
     )
     return run_campaign(
-        dataset.t_s,
+        result.t_s,
         np.asarray(x, np.float32),
         out / "augment",
         ids=ids[np.asarray(source)],
@@ -454,22 +456,18 @@ def split_arrays(
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(profiles (M, T), outputs (M, 4), voxel (M,)) of each part of `part_ids`, and "augment"
     (the variants' campaign, voxel of the source) if given; failed solves out."""
-    out = {}
+
+    def arrays(res, rows):
+        rows = rows[np.asarray(res.usable)[rows]]
+        return (
+            np.asarray(res.profiles[rows], np.float32),
+            np.asarray(res.outputs[rows]),
+            np.asarray(res.ids[rows, 1], np.int64),
+        )
+
+    out = {name: arrays(result, rows_of(result, ids[:, 0], ids[:, 1])) for name, ids in part_ids(sel).items()}
     if augment is not None:
-        ok = np.asarray(augment.usable)
-        out["augment"] = (
-            np.asarray(augment.profiles[ok], np.float32),
-            np.asarray(augment.outputs[ok]),
-            np.asarray(augment.ids[ok, 1], np.int64),
-        )
-    for name, ids in part_ids(sel).items():
-        rows = rows_of(result, ids[:, 0], ids[:, 1])
-        rows = rows[result.usable[rows]]
-        out[name] = (
-            np.asarray(result.profiles[rows], np.float32),
-            np.asarray(result.outputs[rows]),
-            np.asarray(result.ids[rows, 1], np.int64),
-        )
+        out["augment"] = arrays(augment, np.arange(augment.n_profiles))
     return out
 
 
@@ -698,7 +696,7 @@ def run_pipeline(out: str | os.PathLike, config: RunConfig, until: str = "maps")
     if until == "sample":
         return {"n_train_selected": int(sel["train_voxel"].size), "timings": timings}
     result = _timed(timings, "simulate_s", lambda: stage_simulate(out, config, dataset, sel))
-    augment = _timed(timings, "augment_s", lambda: stage_augment(out, config, dataset, sel))
+    augment = _timed(timings, "augment_s", lambda: stage_augment(out, config, result, sel))
     if until == "simulate":
         return {
             "n_simulated": result.n_profiles,
