@@ -30,8 +30,10 @@ import jax
 import numpy as np
 
 from axojax.campaign import load_campaign
-from axojax.cli._pipeline import RunConfig, scores, split_arrays, train_settings, training_set
 from axojax.fiberstrain import ProfileDataset
+from axojax.pipeline import RunConfig
+from axojax.pipeline.simulate import split_arrays, training_set
+from axojax.pipeline.train import scores, train_settings
 from axojax.surrogate import OUTPUT_NAMES, fit, fit_ridge, load_surrogate, predict
 
 

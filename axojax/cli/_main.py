@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._pipeline import PRESETS, RunConfig, atomic_write_json, log, run_pipeline
+from .. import pipeline
+from ..pipeline import PRESETS, RunConfig
+from ..pipeline._files import atomic_write_json, log
 
 
 def example_profiles() -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -125,7 +127,7 @@ def _stage(until: str):
     def run(args: argparse.Namespace) -> int:
         config = _config(args)
         out = Path(args.out)
-        metrics = run_pipeline(out, config, until=until)
+        metrics = pipeline.run(config, out, until=until)
         if until == "maps":
             _print_summary(metrics)
         else:

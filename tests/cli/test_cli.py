@@ -9,8 +9,11 @@ import pytest
 
 from axojax.brain import default_brain
 from axojax.cli import main
-from axojax.cli._pipeline import RunConfig, scores, selected_rows, synthetic_impact_list
 from axojax.kinematics import half_sine_pulse
+from axojax.pipeline import RunConfig
+from axojax.pipeline.impacts import synthetic_impact_list
+from axojax.pipeline.simulate import selected_rows
+from axojax.pipeline.train import scores
 from axojax.surrogate import OUTPUT_NAMES, read_metadata
 
 

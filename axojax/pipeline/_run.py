@@ -1,0 +1,116 @@
+"""The whole run: every stage in order, each resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._check import check_config
+from ._files import _timed, atomic_write_json
+from .config import RunConfig
+from .impacts import synthetic_impact_list
+from .maps import stage_maps
+from .profiles import load_run_brain, stage_profiles
+from .report import _figures
+from .sample import stage_sample
+from .simulate import split_arrays, stage_augment, stage_simulate, training_set
+from .train import stage_fit, stage_learning_curve, stage_validate
+
+STAGES = ("profiles", "sample", "simulate", "train", "maps")
+
+
+def run(config: RunConfig, out: str | os.PathLike, *, until: str = "maps") -> dict[str, Any]:
+    """Impacts -> profiles -> sampling -> axon campaign -> surrogate -> maps, resumable.
+
+    Args:
+        config: the run's settings (`RunConfig`, e.g. `RunConfig.preset_config("tiny")` or
+            `load_config("study.toml")`).
+        out: output folder (layout: `axojax.pipeline`).
+        until: last stage to run, one of `STAGES`.
+
+    Returns the metrics dict; the full run also writes it to DIR/metrics.json.
+    """
+    if until not in STAGES:
+        raise ValueError(f"until must be one of {STAGES}, got {until!r}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    check_config(out, config)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    brain = _timed(timings, "brain_s", lambda: load_run_brain(config))
+    dataset = _timed(timings, "profiles_s", lambda: stage_profiles(out, config, brain))
+    if until == "profiles":
+        return {"profiles": str(dataset.store_dir), "shape": list(dataset.shape), "timings": timings}
+    sel = _timed(timings, "sampling_s", lambda: stage_sample(out, config, dataset))
+    if until == "sample":
+        return {"n_train_selected": int(sel["train_voxel"].size), "timings": timings}
+    result = _timed(timings, "simulate_s", lambda: stage_simulate(out, config, dataset, sel))
+    augment = _timed(timings, "augment_s", lambda: stage_augment(out, config, result, sel))
+    if until == "simulate":
+        return {
+            "n_simulated": result.n_profiles,
+            "n_failed": int((~result.usable).sum()),
+            "n_amplitude_variants": 0 if augment is None else augment.n_profiles,
+            "timings": timings,
+        }
+    parts = split_arrays(result, sel, augment)
+    t_s = np.asarray(dataset.t_s, np.float64)
+    dt_s = float(t_s[1] - t_s[0])
+    lc = _timed(timings, "learning_curve_s", lambda: stage_learning_curve(out, config, parts["pool"], dt_s))
+    n_variants = parts["augment"][0].shape[0] if "augment" in parts else 0
+    model, fit_info = _timed(
+        timings, "train_s", lambda: stage_fit(out, config, training_set(parts), dt_s, n_variants)
+    )
+    held = int(sel["held_out_impact"])
+    validation = stage_validate(out, model, parts, t_s)
+    atomic_write_json(out / "surrogate" / "validation.json", validation)
+    _figures(out, lc, out / "sampling")
+    if until == "train":
+        return {"learning_curve": lc, "training": fit_info, "worst_case_validation": validation}
+    impacts = synthetic_impact_list(config)
+    held_name = list(impacts)[held]
+    maps = _timed(timings, "maps_s", lambda: stage_maps(out, model, impacts[held_name], brain))
+    timings["total_s"] = round(time.perf_counter() - start, 1)
+    metrics = {
+        "config": config.to_dict(),
+        "brain": {
+            "n_voxels": brain.n_voxels,
+            "n_cubes": brain.n_cubes,
+            "resolution_mm": config.resolution_mm,
+        },
+        "impacts": {"n_train": config.n_impacts, "held_out": held_name},
+        "sampling": {
+            "n_candidates_per_impact": int(sel["n_candidates_per_impact"]),
+            "n_train_selected": int(sel["train_voxel"].size),
+            "train_threshold": float(sel["train_threshold"]),
+            "n_train_from_tail": int(sel["train_n_tail"]) if "train_n_tail" in sel else 0,
+            "tail_peak_strain": (
+                float(sel["tail_peak_strain"])
+                if "tail_peak_strain" in sel and np.isfinite(sel["tail_peak_strain"])
+                else None
+            ),
+            "n_pool_selected": int(sel["pool_voxel"].size),
+            "pool_threshold": float(sel["pool_threshold"]),
+            "n_worst": int(sel["worst_voxel"].size),
+            "coverage": json.loads((out / "sampling" / "coverage.json").read_text()),
+        },
+        "simulation": {
+            "n_profiles": result.n_profiles,
+            "n_failed": int((~result.usable).sum()),
+            "axon_preset": config.preset,
+            "n_amplitude_variants": 0 if augment is None else augment.n_profiles,
+            "n_amplitude_variants_failed": 0 if augment is None else int((~augment.usable).sum()),
+        },
+        "learning_curve": {k: v for k, v in lc.items() if not k.endswith("_folds")},
+        "training": fit_info,
+        "worst_case_validation": validation,
+        "maps": maps,
+        "timings": timings,
+    }
+    atomic_write_json(out / "metrics.json", metrics)
+    return metrics
