@@ -1,12 +1,14 @@
-"""`axojax` command line: the end-to-end pipeline and each of its stages.
+"""`axojax` command line: a thin shell over `axojax.pipeline` (parses arguments, prints).
 
-    axojax run --out DIR [--preset default|paper] [--axon male|female] [--seed N]
+    axojax run --out DIR [--config study.toml] [--preset default|paper|tiny] [--axon male|female]
+               [--seed N] [--impacts FILE|GLOB] [--held-out RULE|NAME] [--tissue reduced|fe|import]
     axojax profiles|sample|simulate|train --out DIR [...]   (the pipeline up to that stage)
-    axojax predict --model DIR/surrogate/model --impact FILE|--strain FILE --out MAPS_DIR
+    axojax init [--out study.toml]                          (a commented study file to edit)
+    axojax predict --model DIR/surrogate/model --impact FILE|--impacts FILE|GLOB|--strain GLOB --out DIR
     axojax axon --out DIR                                   (axon model on three example profiles)
 
-Every stage resumes from what DIR already holds. Bad input ends with one `axojax: error: ...` line
-and exit status 2.
+Every stage resumes from what DIR already holds. Flags win over the study file. Bad input ends with
+one `axojax: error: ...` line and exit status 2.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import argparse
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .. import pipeline
+from ..kinematics import FILTERS
 from ..pipeline import PRESETS, RunConfig
-from ..pipeline._files import atomic_write_json, log
+from ..pipeline._files import atomic_write_json
+from ..pipeline.config import TISSUE_MODELS
+from ..pipeline.report import kinematics_lines
 
 
 def example_profiles() -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -65,10 +69,23 @@ def _axon(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
-    overrides = {"preset": args.axon, "seed": args.seed}
-    if args.n_impacts is not None:
-        overrides["n_impacts"] = args.n_impacts
-    return RunConfig.preset_config(args.preset, **overrides)
+    """The run's config: the study file (if any), then the flags given on the command line."""
+    overrides = {
+        "scale": args.preset,
+        "preset": args.axon,
+        "seed": args.seed,
+        "n_impacts": args.n_impacts,
+        "impacts": None if args.impacts is None else _abs(args.impacts),
+        "held_out": args.held_out,
+        "tissue_model": args.tissue,
+    }
+    if args.config is not None:
+        return pipeline.load_config(args.config, overrides=overrides)
+    return pipeline.config_from_dict({}, where="command line", overrides=overrides)
+
+
+def _abs(path: str) -> str:
+    return path if path == "synthetic" else str(Path(path).absolute())
 
 
 def _fmt(x) -> str:
@@ -120,14 +137,17 @@ def _print_summary(m: dict) -> None:
         f"  maps: {len(mp['files'])} NIfTI in {Path(next(iter(mp['files'].values()))).parent}; "
         f"inference {mp['warm']['inference_s']:.2f} s warm"
     )
+    if m["impacts"].get("kinematics"):
+        print(f"  kinematics, {m['impacts']['window_ms']:g} ms window (DIR/impacts/kinematics.csv):")
+        for line in kinematics_lines(m["impacts"]["kinematics"]):
+            print(line)
     print(f"  total {t['total_s']:.0f} s; metrics.json written")
 
 
 def _stage(until: str):
     def run(args: argparse.Namespace) -> int:
         config = _config(args)
-        out = Path(args.out)
-        metrics = pipeline.run(config, out, until=until)
+        metrics = pipeline.run(config, Path(args.out), until=until, study_file=args.config)
         if until == "maps":
             _print_summary(metrics)
         else:
@@ -138,68 +158,66 @@ def _stage(until: str):
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from ..brain import default_brain
-    from ..headmodel import ReducedHeadModel, load_strain
-    from ..kinematics import load_impact, resample_impact
-    from ..surrogate import OutOfDistributionWarning, load_surrogate
-    from ..wholebrain import external_profiles, predict_maps, summary, whole_brain, write_maps
-    from ..wholebrain.report import plot_slices
-
-    model, meta = load_surrogate(args.model)
-    brain = default_brain(float(meta.get("resolution_mm", 2.0)))
-    out = Path(args.out)
-    source = Path(args.impact if args.impact is not None else args.strain)
-    covered = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if args.impact is not None:
-            impact = load_impact(source)
-            dt_ms = model.config.dt_s * 1e3
-            impact = resample_impact(impact, dt_ms=dt_ms, window_ms=model.config.n_time * dt_ms)
-            res = whole_brain(model, ReducedHeadModel(), impact, brain)
-        else:
-            field = load_strain(source)
-            profiles, covered = external_profiles(
-                field, brain, n_time=model.config.n_time, dt_s=model.config.dt_s, where=str(source)
-            )
-            res = predict_maps(model, profiles, name=source.name)
-    for w in caught:
-        if issubclass(w.category, (OutOfDistributionWarning, RuntimeWarning)):
-            log(f"warning: {w.message}")
-    paths = write_maps(out, brain, res.values)
-    report = {"source": str(source), **res.as_dict(), "summary": summary(res.values, brain, ood=res.ood)}
-    if covered is not None:
-        report["covered_voxels"] = int(covered.sum())
-    atomic_write_json(out / "summary.json", report)
-    try:
-        plot_slices(res.values, brain, out / "map_slices.png", title=source.name)
-    except ImportError:
-        pass
-    print(
-        f"axojax predict: {brain.n_voxels} voxels in {res.inference_s:.2f} s "
-        f"({int(res.ood.sum())} out of the training range); "
-        f"maps: {', '.join(p.name for p in paths.values())}"
+    units = {
+        k: v
+        for k, v in (("t", args.time_unit), ("ang_vel", args.ang_vel_unit), ("ang_acc", args.ang_acc_unit))
+        if v is not None
+    }
+    res = pipeline.predict(
+        args.model,
+        args.out,
+        impacts=args.impact or args.impacts,
+        strain=args.strain,
+        units=units or None,
+        method=args.filter,
+        single_folder=args.impacts is None,
     )
+    print(
+        f"axojax predict: {res['n_impacts']} impact(s) x {res['n_voxels']} voxels in {res['seconds']:.1f} s; "
+        f"table {res['files']['csv']}"
+    )
+    for r in res["rows"]:
+        dmg = ""
+        if "damage_window" in r:
+            dmg = f"DAMAGE {r['damage_full_record']:.3f} full, {r['damage_window']:.3f} window; "
+        print(
+            f"  {r['name']}: {dmg}{r['n_ood']} voxels out of the training range; "
+            f"p95 tau failure {r.get('tau_failure_pct_p95') or 0.0:.2f} %; maps in {r['maps']}"
+        )
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    path = Path(args.out)
+    if path.exists() and not args.force:
+        raise FileExistsError(f"{path}: exists; pass --force to overwrite")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(pipeline.template_toml())
+    print(f"axojax init: wrote {path}; edit it, then: axojax run --config {path} --out DIR")
     return 0
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (created; a rerun resumes)")
+    p.add_argument("--config", default=None, help="study file (TOML; `axojax init` writes a template)")
     p.add_argument(
         "--preset",
         choices=PRESETS,
-        default="default",
-        help="default (~10 min on 2 CPU cores), paper (the study's scale), tiny (tests)",
+        default=None,
+        help="scale: default (~10 min on 2 CPU cores), paper (the study's scale), tiny (tests)",
     )
-    p.add_argument("--axon", choices=("male", "female"), default="male", help="axon parameter preset")
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic impacts and training")
-    p.add_argument("--n-impacts", type=int, default=None, help="training impacts (overrides the preset)")
+    p.add_argument("--axon", choices=("male", "female"), default=None, help="axon parameter preset")
+    p.add_argument("--seed", type=int, default=None, help="seed of the synthetic impacts and training")
+    p.add_argument("--n-impacts", type=int, default=None, help="synthetic training impacts")
+    p.add_argument("--impacts", default=None, help="measured kinematics: .mat/.csv/.npz file, folder or glob")
+    p.add_argument("--held-out", default=None, help="held-out impact: most_severe, random or a name")
+    p.add_argument("--tissue", choices=TISSUE_MODELS, default=None, help="tissue strain model")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="axojax", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="the whole pipeline on the embedded default data")
+    run = sub.add_parser("run", help="the whole pipeline (embedded default data, or a study file)")
     _add_run_options(run)
     run.set_defaults(func=_stage("maps"))
     helps = {
@@ -212,12 +230,21 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         _add_run_options(p)
         p.set_defaults(func=_stage(name))
-    pred = sub.add_parser("predict", help="maps of a new impact from a saved surrogate")
+    init = sub.add_parser("init", help="write a commented study file (TOML) to edit")
+    init.add_argument("--out", default="study.toml", help="file to write (default study.toml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=_init)
+    pred = sub.add_parser("predict", help="maps of new impacts from a saved surrogate")
     pred.add_argument("--model", required=True, help="surrogate checkpoint (DIR/surrogate/model)")
     src = pred.add_mutually_exclusive_group(required=True)
     src.add_argument("--impact", help="impact kinematics (.mat, .csv or .npz) for the reduced head model")
-    src.add_argument("--strain", help="imported strain history (.nii/.nii.gz/.npz, see docs/headmodel.md)")
-    pred.add_argument("--out", required=True, help="folder for the maps and summary.json")
+    src.add_argument("--impacts", help="every impact of a multi-impact .mat file, a folder or a glob")
+    src.add_argument("--strain", help="imported strain field(s): .nii/.nii.gz/.npz/d3plot, folder or glob")
+    pred.add_argument("--out", required=True, help="folder for the maps, summary.json and impacts.csv/json")
+    pred.add_argument("--filter", choices=FILTERS, default="cfc180", help="anti-aliasing filter")
+    pred.add_argument("--time-unit", default=None, help="time unit of files that do not name it (s, ms)")
+    pred.add_argument("--ang-vel-unit", default=None, help="rad/s, deg/s or rpm")
+    pred.add_argument("--ang-acc-unit", default=None, help="rad/s2, krad/s2 or deg/s2")
     pred.set_defaults(func=_predict)
     axon = sub.add_parser("axon", help="the axon model on three example profiles")
     axon.add_argument("--out", default=None)
@@ -230,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError, OSError) as err:
-        print(f"axojax: error: {err}", file=sys.stderr)
+    except (ValueError, FileNotFoundError, FileExistsError, OSError, ImportError) as err:
+        print(f"axojax: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
 
 

@@ -15,7 +15,7 @@ from jaxtyping import Array, Float
 from axojax._units import MS_TO_S
 from axojax.kinematics._impact import Impact
 
-__all__ = ["derive_ang_acc", "window_grid", "resample_to_window", "resample_impact"]
+__all__ = ["derive_ang_acc", "window_grid", "resample_to_window", "resample_impact", "crop_impact"]
 
 
 def derive_ang_acc(
@@ -122,3 +122,31 @@ def resample_impact(
             out_axes=1,
         )(impact.lin_acc_m_s2)
     return Impact(grid, w, a, lin, name=impact.name)
+
+
+def crop_impact(impact: Impact, t_start_s: float, *, dt_ms: float = 1.0, window_ms: float = 100.0) -> Impact:
+    """The record on the window [t_start, t_start + window) at step `dt_ms`, times shifted to start at 0.
+
+    Linear interpolation; outside the record α and the linear acceleration are zero and ω holds its
+    end values (α = 0 there), as in `resample_to_window`, whose window is placed by a fixed rule.
+
+    Args:
+        impact: one impact.
+        t_start_s: window start in the record's time [s] (may precede the record: zero padding).
+        dt_ms: output step [ms].
+        window_ms: window length [ms], a multiple of `dt_ms`.
+
+    Returns:
+        A new `Impact` on the grid 0, dt, ..., window - dt [s], same name.
+    """
+    grid = window_grid(dt_ms, window_ms, dtype=impact.t_s.dtype)
+    t_new = jnp.asarray(t_start_s, impact.t_s.dtype) + grid
+
+    def interp(y, pad):
+        kw = {} if pad is None else {"left": pad, "right": pad}
+        return jax.vmap(lambda col: jnp.interp(t_new, impact.t_s, col, **kw), in_axes=1, out_axes=1)(y)
+
+    lin = None if impact.lin_acc_m_s2 is None else interp(impact.lin_acc_m_s2, 0.0)
+    return Impact(
+        grid, interp(impact.ang_vel_rad_s, None), interp(impact.ang_acc_rad_s2, 0.0), lin, name=impact.name
+    )

@@ -24,3 +24,7 @@ from axojax.pipeline._run import STAGES as STAGES
 from axojax.pipeline._run import run as run
 from axojax.pipeline.config import PRESETS as PRESETS
 from axojax.pipeline.config import RunConfig as RunConfig
+from axojax.pipeline.config import config_from_dict as config_from_dict
+from axojax.pipeline.config import load_config as load_config
+from axojax.pipeline.config import template_toml as template_toml
+from axojax.pipeline.predict import predict as predict

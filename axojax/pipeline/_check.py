@@ -14,7 +14,9 @@ def check_config(out: Path, config: RunConfig) -> None:
     path = out / "config.json"
     new = config.to_dict()
     if path.exists():
-        old = json.loads(path.read_text())
+        # a key an older axojax did not write holds its default (the same run)
+        defaults = RunConfig().to_dict()
+        old = {**defaults, **json.loads(path.read_text())}
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         if diff:
             raise ValueError(

@@ -12,11 +12,13 @@ import numpy as np
 
 from ._check import check_config
 from ._files import _timed, atomic_write_json
+from .brain import load_run_brain
 from .config import RunConfig
-from .impacts import synthetic_impact_list
+from .impacts import study_impacts
 from .maps import stage_maps
-from .profiles import load_run_brain, stage_profiles
-from .report import _figures
+from .profiles import stage_profiles
+from .provenance import record_inputs
+from .report import _figures, write_kinematics_report
 from .sample import stage_sample
 from .simulate import split_arrays, stage_augment, stage_simulate, training_set
 from .train import stage_fit, stage_learning_curve, stage_validate
@@ -24,7 +26,13 @@ from .train import stage_fit, stage_learning_curve, stage_validate
 STAGES = ("profiles", "sample", "simulate", "train", "maps")
 
 
-def run(config: RunConfig, out: str | os.PathLike, *, until: str = "maps") -> dict[str, Any]:
+def run(
+    config: RunConfig,
+    out: str | os.PathLike,
+    *,
+    until: str = "maps",
+    study_file: str | os.PathLike | None = None,
+) -> dict[str, Any]:
     """Impacts -> profiles -> sampling -> axon campaign -> surrogate -> maps, resumable.
 
     Args:
@@ -32,8 +40,13 @@ def run(config: RunConfig, out: str | os.PathLike, *, until: str = "maps") -> di
             `load_config("study.toml")`).
         out: output folder (layout: `axojax.pipeline`).
         until: last stage to run, one of `STAGES`.
+        study_file: the TOML the config was read from (its hash goes into DIR/provenance.json).
 
     Returns the metrics dict; the full run also writes it to DIR/metrics.json.
+
+    Raises:
+        ValueError, FileNotFoundError: naming the file or setting: unreadable or inconsistent input, a
+            folder holding a run with other settings, or an input file changed since the run began.
     """
     if until not in STAGES:
         raise ValueError(f"until must be one of {STAGES}, got {until!r}")
@@ -42,8 +55,16 @@ def run(config: RunConfig, out: str | os.PathLike, *, until: str = "maps") -> di
     check_config(out, config)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    brain = _timed(timings, "brain_s", lambda: load_run_brain(config))
-    dataset = _timed(timings, "profiles_s", lambda: stage_profiles(out, config, brain))
+    record_inputs(out, config, config.input_files(), study_file=study_file)
+    impacts, kinematics, window_ms = _timed(timings, "impacts_s", lambda: study_impacts(config))
+    if kinematics:
+        write_kinematics_report(out / "impacts", kinematics)
+    brain = _timed(timings, "brain_s", lambda: load_run_brain(config, out / "brain"))
+    dataset = _timed(
+        timings,
+        "profiles_s",
+        lambda: stage_profiles(out, config, brain, impacts, lambda files: record_inputs(out, config, files)),
+    )
     if until == "profiles":
         return {"profiles": str(dataset.store_dir), "shape": list(dataset.shape), "timings": timings}
     sel = _timed(timings, "sampling_s", lambda: stage_sample(out, config, dataset))
@@ -72,9 +93,8 @@ def run(config: RunConfig, out: str | os.PathLike, *, until: str = "maps") -> di
     _figures(out, lc, out / "sampling")
     if until == "train":
         return {"learning_curve": lc, "training": fit_info, "worst_case_validation": validation}
-    impacts = synthetic_impact_list(config)
     held_name = list(impacts)[held]
-    maps = _timed(timings, "maps_s", lambda: stage_maps(out, model, impacts[held_name], brain))
+    maps = _timed(timings, "maps_s", lambda: _maps(out, config, model, impacts, held_name, brain, dataset))
     timings["total_s"] = round(time.perf_counter() - start, 1)
     metrics = {
         "config": config.to_dict(),
@@ -83,7 +103,13 @@ def run(config: RunConfig, out: str | os.PathLike, *, until: str = "maps") -> di
             "n_cubes": brain.n_cubes,
             "resolution_mm": config.resolution_mm,
         },
-        "impacts": {"n_train": config.n_impacts, "held_out": held_name},
+        "impacts": {
+            "n_train": len(impacts) - 1,
+            "held_out": held_name,
+            "source": config.impacts,
+            "window_ms": window_ms,
+            "kinematics": kinematics,
+        },
         "sampling": {
             "n_candidates_per_impact": int(sel["n_candidates_per_impact"]),
             "n_train_selected": int(sel["train_voxel"].size),
@@ -114,3 +140,28 @@ def run(config: RunConfig, out: str | os.PathLike, *, until: str = "maps") -> di
     }
     atomic_write_json(out / "metrics.json", metrics)
     return metrics
+
+
+def _maps(out: Path, config: RunConfig, model, impacts, held_name: str, brain, dataset) -> dict[str, Any]:
+    """Maps of the held-out impact in DIR/maps (and, with map_impacts "all", of every impact in
+    DIR/maps/<name>/). The reduced head model recomputes the profiles (as `axojax predict` does);
+    FE and imported strain read them from the store."""
+    from .tissue import head_model_for
+
+    names = list(impacts)
+    from_store = config.tissue_model != "reduced"
+    head = None if from_store else head_model_for(config)
+
+    def one(name, folder=None, figure=None):
+        profiles = np.asarray(dataset.read_impact(names.index(name))) if from_store else None
+        return stage_maps(
+            out, model, impacts[name], brain, head_model=head, profiles=profiles, folder=folder, figure=figure
+        )
+
+    report = one(held_name)
+    if config.map_impacts == "all":
+        report["all_impacts"] = {
+            name: one(name, out / "maps" / name, out / "figures" / f"map_slices_{name}.png")["summary"]
+            for name in names
+        }
+    return report

@@ -1,4 +1,4 @@
-"""Stage 5: whole-white-matter maps of the held-out impact (DIR/maps)."""
+"""Stage 5: whole-white-matter maps of the held-out impact (DIR/maps), or of every impact."""
 
 from __future__ import annotations
 
@@ -8,18 +8,48 @@ from typing import Any
 from ._files import log
 
 
-def stage_maps(out: Path, model, impact, brain, *, name: str | None = None) -> dict[str, Any]:
-    """Surrogate maps of one impact on every voxel -> DIR/maps/*.nii.gz, summary, slice figure."""
+def stage_maps(
+    out: Path,
+    model,
+    impact,
+    brain,
+    *,
+    name: str | None = None,
+    head_model=None,
+    profiles=None,
+    folder: Path | None = None,
+    figure: Path | None = None,
+) -> dict[str, Any]:
+    """Surrogate maps of one impact on every voxel -> NIfTI maps, summary, slice figure.
+
+    Args:
+        out: the run folder.
+        model: the trained surrogate.
+        impact: the impact on the model grid.
+        brain: the run's brain.
+        name: label (default: the impact's name).
+        head_model: profiles by this head model (default `ReducedHeadModel()`), unless `profiles`.
+        profiles: the impact's fiber strain profiles (V, T) (e.g. from the store, for imported or FE
+            strain); None: computed with `head_model`.
+        folder: where the maps go (default DIR/maps).
+        figure: slice figure path (default DIR/figures/map_slices.png).
+    """
     from axojax.headmodel import ReducedHeadModel
-    from axojax.wholebrain import summary, whole_brain, write_maps
+    from axojax.wholebrain import predict_maps, summary, whole_brain, write_maps
     from axojax.wholebrain.report import plot_slices
 
     name = impact.name if name is None else name
+    folder = out / "maps" if folder is None else folder
+    figure = out / "figures" / "map_slices.png" if figure is None else figure
     log(f"maps: impact {name!r} on {brain.n_voxels} voxels")
-    head = ReducedHeadModel()
-    res = whole_brain(model, head, impact, brain)
-    warm = whole_brain(model, head, impact, brain, warn=False)  # compiled: the timing a user sees
-    paths = write_maps(out / "maps", brain, res.values)
+    if profiles is None:
+        head = ReducedHeadModel() if head_model is None else head_model
+        res = whole_brain(model, head, impact, brain)
+        warm = whole_brain(model, head, impact, brain, warn=False)  # compiled: the timing a user sees
+    else:
+        res = predict_maps(model, profiles, name=name)
+        warm = predict_maps(model, profiles, name=name, warn=False)
+    paths = write_maps(folder, brain, res.values)
     report = {
         "impact": name,
         "files": {k: str(v) for k, v in paths.items()},
@@ -28,7 +58,7 @@ def stage_maps(out: Path, model, impact, brain, *, name: str | None = None) -> d
         "summary": summary(res.values, brain, ood=res.ood),
     }
     try:
-        plot_slices(res.values, brain, out / "figures" / "map_slices.png", title=f"impact {name}")
+        plot_slices(res.values, brain, figure, title=f"impact {name}")
     except ImportError:
         log("maps: matplotlib not installed, slice figure skipped")
     return report

@@ -3,33 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ._files import log
+from .brain import load_run_brain as load_run_brain
 from .config import RunConfig
-from .impacts import impact_metadata, synthetic_impact_list
+from .impacts import impact_metadata
+from .tissue import strain_function
 
 
-def load_run_brain(config: RunConfig):
-    from axojax.brain import default_brain
+def stage_profiles(out: Path, config: RunConfig, brain, impacts: dict[str, Any], on_files=None):
+    """Fiber strain profiles of every impact on every white-matter voxel, into DIR/profiles (resumable).
 
-    return default_brain(config.resolution_mm)
-
-
-def stage_profiles(out: Path, config: RunConfig, brain=None):
-    """Fiber strain profiles of every impact on every white-matter voxel, into DIR/profiles."""
+    Args:
+        out: the run folder.
+        config: the run's settings (tissue model, strain files).
+        brain: from `load_run_brain`.
+        impacts: the run's impacts on the model grid, held-out last (`study_impacts`).
+        on_files: called with the strain files read (for provenance) before any is read.
+    """
     from axojax.fiberstrain import build_profiles
-    from axojax.headmodel import ReducedHeadModel, strain_history
-
-    brain = load_run_brain(config) if brain is None else brain
-    impacts = synthetic_impact_list(config)
-    model = ReducedHeadModel()
-
-    def strain_fn(impact, coords_mm):
-        return strain_history(model, impact.t_s, impact.ang_acc_rad_s2, coords_mm)
 
     t_s = np.asarray(next(iter(impacts.values())).t_s, np.float64)
+    strain_fn, files = strain_function(config, list(impacts), brain, t_s)
+    if on_files is not None and files:
+        on_files(list(files.values()))
     meta = {name: impact_metadata(imp) for name, imp in impacts.items()}
-    log(f"profiles: {len(impacts)} impacts x {brain.n_voxels} voxels x {t_s.size} samples")
+    for name, path in files.items():
+        meta[name]["strain_file"] = str(path)
+    source = config.tissue_model + (f" ({len(files)} imported)" if files else "")
+    log(f"profiles: {len(impacts)} impacts x {brain.n_voxels} voxels x {t_s.size} samples, tissue {source}")
     return build_profiles(strain_fn, impacts, brain, out / "profiles", t_s=t_s, metadata=meta)

@@ -119,6 +119,22 @@ def stage_fit(out: Path, config: RunConfig, train_set, dt_s: float, n_variants: 
         "n_train": int(x.shape[0]),
         "seed": config.seed,
         "resolution_mm": config.resolution_mm,
+        # what `axojax predict` needs to rebuild the run's brain and tissue model
+        "brain": {
+            k: getattr(config, k)
+            for k in (
+                "brain_mask",
+                "mask_threshold",
+                "fibers",
+                "fibers_path",
+                "fibers_bval",
+                "fibers_bvec",
+                "fibers_convention",
+                "fibers_resample",
+            )
+        },
+        "tissue_model": config.tissue_model,
+        "element_size_mm": config.element_size_mm,
     }
     info = {
         "n_train": int(x.shape[0]),

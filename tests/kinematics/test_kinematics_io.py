@@ -102,7 +102,7 @@ def test_csv_bad_columns_and_suffix(tmp_path):
         load_impact(path)
     path = tmp_path / "names.csv"
     _write_csv(path, np.column_stack([t, w]), "t,x,y,z")
-    with pytest.raises(ValueError, match="header must be"):
+    with pytest.raises(ValueError, match="unknown column .x."):
         load_impact(path)
     path = tmp_path / "noheader.csv"
     np.savetxt(path, np.column_stack([t, w, a]), delimiter=",")
@@ -113,3 +113,67 @@ def test_csv_bad_columns_and_suffix(tmp_path):
         load_impact(tmp_path / "hit.txt")
     with pytest.raises(FileNotFoundError, match="missing.csv"):
         load_impact(tmp_path / "missing.csv")
+
+
+def test_csv_alias_headers_any_order_and_units(tmp_path):
+    from axojax.kinematics import load_impact
+
+    t, w, a = _pulse()
+    ref = load_impact(_csv(tmp_path / "ref.csv", np.column_stack([t, w, a]), "t,wx,wy,wz,ax,ay,az"))
+    cases = {
+        "alias.csv": ("Time,ANG_VEL_X,ang_vel_y,ang_vel_z,alpha_x,alpha_y,alpha_z", 1.0, 1.0, 1.0),
+        "omega.csv": ("t, omega_x, omega_y, omega_z, ang_acc_x, ang_acc_y, ang_acc_z", 1.0, 1.0, 1.0),
+        "units.csv": (
+            "time [ms],wx (deg/s),wy (deg/s),wz (deg/s),ax [krad/s^2],ay [krad/s^2],az [krad/s^2]",
+            1e3,
+            180.0 / np.pi,
+            1e-3,
+        ),
+        "suffix.csv": (
+            "time_ms,wx_deg_s,wy_deg_s,wz_deg_s,ax_rad_s2,ay_rad_s2,az_rad_s2",
+            1e3,
+            180.0 / np.pi,
+            1.0,
+        ),
+    }
+    for name, (header, ts, ws, as_) in cases.items():
+        imp = load_impact(_csv(tmp_path / name, np.column_stack([t * ts, w * ws, a * as_]), header))
+        np.testing.assert_allclose(imp.t_s, ref.t_s, rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(imp.ang_vel_rad_s, ref.ang_vel_rad_s, rtol=1e-9, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(imp.ang_acc_rad_s2, ref.ang_acc_rad_s2, rtol=1e-9, atol=1e-9, err_msg=name)
+    # columns in another order, semicolons, units from the argument when the header names none
+    path = tmp_path / "semi.csv"
+    table = np.column_stack([a, t * 1e3, w * 180.0 / np.pi])
+    np.savetxt(path, table, delimiter=";", header="ax;ay;az;t;wx;wy;wz", comments="")
+    imp = load_impact(path, units={"t": "ms", "ang_vel": "deg/s"})
+    np.testing.assert_allclose(imp.ang_vel_rad_s, ref.ang_vel_rad_s, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(imp.t_s, ref.t_s, rtol=1e-12)
+    with pytest.raises(ValueError, match="unknown unit 'furlong/s'"):
+        load_impact(_csv(tmp_path / "u.csv", np.column_stack([t, w]), "t,wx [furlong/s],wy,wz"))
+    with pytest.raises(ValueError, match="ang_acc.*needs all three"):
+        load_impact(_csv(tmp_path / "two.csv", np.column_stack([t, w, a[:, :2]]), "t,wx,wy,wz,ax,ay"))
+
+
+def _csv(path, table, header):
+    _write_csv(path, table, header)
+    return path
+
+
+def test_impact_set_from_folder_glob_and_multi_impact_mat(tmp_path):
+    from axojax.kinematics import load_impact_set
+
+    t, w, a = _pulse()
+    rec = np.zeros((1, 2), dtype=[("t", "O"), ("ang_vel", "O"), ("ang_acc", "O")])
+    rec[0, 0] = (t[:, None], w, a)
+    rec[0, 1] = (t[:, None], 0.5 * w, 0.5 * a)
+    scipy.io.savemat(tmp_path / "season.mat", {"impact": rec})
+    _write_csv(tmp_path / "hit_a.csv", np.column_stack([t, w, a]))
+    np.savez(tmp_path / "hit_b.npz", t=t, ang_vel=w)
+    (tmp_path / "notes.txt").write_text("not an impact")
+    every = load_impact_set(tmp_path)
+    assert list(every) == ["hit_a", "hit_b", "season[0]", "season[1]"]
+    np.testing.assert_allclose(every["season[1]"].ang_acc_rad_s2, 0.5 * a)
+    assert list(load_impact_set(tmp_path / "hit_*")) == ["hit_a", "hit_b"]
+    assert list(load_impact_set(tmp_path / "season.mat")) == ["season[0]", "season[1]"]
+    with pytest.raises(FileNotFoundError, match="matches no file"):
+        load_impact_set(tmp_path / "nothing_*.csv")

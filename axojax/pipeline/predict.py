@@ -1,0 +1,190 @@
+"""Maps of new impacts from a trained surrogate (`axojax predict`), one impact or a whole set.
+
+    predict(model_dir, out, impacts="kin/*.csv")     # or a multi-impact MAT file, a folder
+    predict(model_dir, out, strain="fe/*.nii.gz")    # imported strain fields
+
+Each impact is read, resampled to the surrogate's grid through the anti-aliasing filter, and cut to
+its window at the start that keeps the most DAMAGE (`axojax.pipeline.impacts.prepare_impacts`);
+every voxel's profile goes through the surrogate. Output (DIR):
+
+    DIR/<name>/<output>.nii.gz, DIR/<name>/summary.json    per impact (one impact: DIR/ itself)
+    DIR/impacts.csv, DIR/impacts.json                      one row per impact: DAMAGE (full record,
+        window, loss), peak |ω| and |α|, per output p50 / p95 / p99 / max and the volume fractions
+        above the thresholds of `axojax.wholebrain.summary`, OOD fraction, inference time
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ._files import atomic_write_json, log
+from .config import RunConfig
+from .report import write_table
+
+
+def _brain_of(meta: dict[str, Any], out: Path):
+    """The brain the surrogate was trained on (its metadata), or the embedded one at its resolution."""
+    from .brain import load_run_brain
+
+    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    saved = {k: v for k, v in dict(meta.get("brain") or {}).items() if k in fields}
+    config = RunConfig(resolution_mm=float(meta.get("resolution_mm", 2.0)), **saved)
+    return load_run_brain(config, out / "brain")
+
+
+def _row(name: str, res, summ: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": name, **extra}
+    for out_name, o in summ["outputs"].items():
+        for q, v in o["percentiles"].items():
+            row[f"{out_name}_{q}"] = v
+        for a in o["above"]:
+            row[f"{out_name}_frac_ge_{a['threshold']:g}"] = a["fraction"]
+    row["ood_fraction"] = summ["ood_fraction"]
+    row["n_ood"] = int(res.ood.sum())
+    row["inference_s"] = round(res.inference_s, 4)
+    return row
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def predict(
+    model_dir: str | Path,
+    out: str | Path,
+    *,
+    impacts: str | Path | None = None,
+    strain: str | Path | None = None,
+    units: dict[str, str] | None = None,
+    method: str = "cfc180",
+    single_folder: bool = False,
+    figures: bool | None = None,
+) -> dict[str, Any]:
+    """Maps of every impact of `impacts` (kinematics through the reduced head model) or of every strain
+    field of `strain`, with one table.
+
+    Args:
+        model_dir: surrogate checkpoint (DIR/surrogate/model of a run).
+        out: output folder (module docstring).
+        impacts: a kinematics file (a MAT file may hold several), folder or glob.
+        strain: an imported strain file (NIfTI / NPZ / d3plot), folder or glob.
+        units: units of kinematics files that do not name them (`axojax.kinematics.load_impacts`).
+        method: anti-aliasing filter ("cfc180", "butterworth", "none").
+        single_folder: a source with exactly one impact writes its maps into `out` itself.
+        figures: slice figure per impact (default: only for a single impact).
+
+    Returns:
+        {"rows": [...], "files": {"csv", "json"}, "seconds": wall time, "n_impacts"}.
+
+    Raises:
+        ValueError, FileNotFoundError: naming the file: unreadable or inconsistent input, an
+            incompatible checkpoint.
+    """
+    from axojax.headmodel import ReducedHeadModel
+    from axojax.kinematics import impact_files, load_impact_set
+    from axojax.surrogate import OutOfDistributionWarning, load_surrogate
+    from axojax.wholebrain import external_profiles, predict_maps, summary, whole_brain, write_maps
+    from axojax.wholebrain.report import plot_slices
+
+    from .impacts import prepare_impacts
+    from .tissue import load_strain_file
+
+    if (impacts is None) == (strain is None):
+        raise ValueError("predict: give either impacts or strain")
+    out = Path(out)
+    start = time.perf_counter()
+    model, meta = load_surrogate(model_dir)
+    brain = _brain_of(meta, out)
+    dt_ms = model.config.dt_s * 1e3
+    n_time = model.config.n_time
+    jobs: list[tuple[str, Any, dict[str, Any]]] = []  # (name, impact or strain path, table columns)
+    if impacts is not None:
+        records = load_impact_set(impacts, units=units)
+        windowed, kin, _ = prepare_impacts(
+            records,
+            dt_ms=dt_ms,
+            window_ms=n_time * dt_ms,
+            method=method,
+            warn=lambda msg: log(f"warning: {msg}"),
+        )
+        for row in kin:
+            extra = {k: row[k] for k in row if k not in ("name", "axis_head")}
+            jobs.append((row["name"], windowed[row["name"]], extra))
+    else:
+        for path in impact_files_any(strain, impact_files):
+            jobs.append((_strain_name(path), path, {"strain_file": str(path)}))
+    one = single_folder and len(jobs) == 1
+    figures = one if figures is None else figures
+    head = ReducedHeadModel()
+    rows = []
+    for name, item, extra in jobs:
+        folder = out if one else out / _safe(name)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if isinstance(item, Path):
+                field = load_strain_file(item)
+                profiles, covered = external_profiles(
+                    field, brain, n_time=n_time, dt_s=model.config.dt_s, where=str(item)
+                )
+                res = predict_maps(model, profiles, name=name)
+                extra["covered_voxels"] = int(covered.sum())
+            else:
+                res = whole_brain(model, head, item, brain)
+        for w in caught:
+            if issubclass(w.category, (OutOfDistributionWarning, RuntimeWarning)):
+                log(f"warning: {name}: {w.message}")
+        paths = write_maps(folder, brain, res.values)
+        summ = summary(res.values, brain, ood=res.ood)
+        report = {
+            "source": str(impacts if strain is None else item),
+            **res.as_dict(),
+            **extra,
+            "summary": summ,
+        }
+        atomic_write_json(folder / "summary.json", report)
+        if figures:
+            try:
+                plot_slices(res.values, brain, folder / "map_slices.png", title=name)
+            except ImportError:
+                pass
+        row = _row(name, res, summ, extra)
+        row["maps"] = str(paths[next(iter(paths))].parent)
+        rows.append(row)
+    columns = tuple(dict.fromkeys(k for r in rows for k in r))
+    files = {"csv": out / "impacts.csv", "json": out / "impacts.json"}
+    write_table(files["csv"], rows, columns)
+    atomic_write_json(files["json"], rows)
+    return {
+        "rows": rows,
+        "files": {k: str(v) for k, v in files.items()},
+        "seconds": time.perf_counter() - start,
+        "n_impacts": len(rows),
+        "n_voxels": brain.n_voxels,
+    }
+
+
+def _strain_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".nii.gz", ".nii", ".npz"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def impact_files_any(source, impact_files) -> list[Path]:
+    """Strain files of `source` (a file, a glob, or a folder of .nii/.nii.gz/.npz/d3plot files)."""
+    path = Path(str(source))
+    if path.is_dir():
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and (p.name.lower().endswith((".nii", ".nii.gz", ".npz")) or p.name == "d3plot")
+        )
+        if not files:
+            raise FileNotFoundError(f"{path}: folder holds no strain file (.nii, .nii.gz, .npz, d3plot)")
+        return files
+    return impact_files(source)
