@@ -96,15 +96,37 @@ def _check_time(path, t_s: np.ndarray, n_t: int) -> np.ndarray:
     return check_time_grid(t_s, where=str(path), field="'t_s'", min_samples=1, max_duration_s=None)
 
 
+def _unreadable(path: Path, kind: str, expected: str, err: Exception) -> ValueError:
+    return ValueError(
+        f"{path}: not a readable {kind} file ({type(err).__name__}: {err}); expected {expected}"
+    )
+
+
+_NPZ_EXPECTED = "an NPZ archive with arrays coords_mm (V, 3), t_s (T,), strain (V, T, 6)"
+
+
 def _load_npz(path: Path) -> ExternalStrain:
-    with np.load(path) as data:
-        keys = set(data.files)
-        for field in ("coords_mm", "t_s", "strain"):
-            if field not in keys:
-                raise ValueError(f"{path}: missing array '{field}' (has {sorted(keys)})")
-        coords = np.asarray(data["coords_mm"], dtype=np.float64)
-        strain = np.asarray(data["strain"], dtype=np.float64)
-        t_s = data["t_s"]
+    import zipfile
+
+    bad = (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError)
+    with open(path, "rb") as fh:  # our handle: np.load leaves its own open when the zip is damaged
+        try:
+            data = np.load(fh, allow_pickle=False)
+        except bad as err:
+            raise _unreadable(path, "NPZ", _NPZ_EXPECTED, err) from err
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path}: holds a single array; expected {_NPZ_EXPECTED}")
+        with data:
+            keys = set(data.files)
+            for field in ("coords_mm", "t_s", "strain"):
+                if field not in keys:
+                    raise ValueError(f"{path}: missing array '{field}' (has {sorted(keys)})")
+            try:
+                coords = np.asarray(data["coords_mm"], dtype=np.float64)
+                strain = np.asarray(data["strain"], dtype=np.float64)
+                t_s = data["t_s"]
+            except bad as err:
+                raise _unreadable(path, "NPZ", _NPZ_EXPECTED, err) from err
     if coords.ndim != 2 or coords.shape[1] != 3:
         raise ValueError(f"{path}: field 'coords_mm' must have shape (V, 3), got {coords.shape}")
     if strain.ndim not in (3, 4) or strain.shape[0] != coords.shape[0]:
@@ -122,8 +144,12 @@ def _load_npz(path: Path) -> ExternalStrain:
 def _load_nifti(path: Path, t_s) -> ExternalStrain:
     import nibabel as nib
 
-    img = nib.load(str(path))
-    data = np.asarray(img.dataobj, dtype=np.float64)
+    expected = "a 5-D NIfTI (x, y, z, t, 6) of strain components"
+    try:
+        img = nib.load(str(path))
+        data = np.asarray(img.dataobj, dtype=np.float64)
+    except Exception as err:  # noqa: BLE001 - nibabel / gzip / zlib errors on a damaged file
+        raise _unreadable(path, "NIfTI", expected, err) from err
     if data.ndim != 5 or data.shape[-1] != 6:
         raise ValueError(
             f"{path}: image must be 5-D (x, y, z, t, 6) with components xx, yy, zz, xy, yz, xz, "
@@ -238,7 +264,12 @@ def load_d3plot_strain(
             f"{path}: time_unit_s and length_unit_mm must be > 0, got {time_unit_s!r} and {length_unit_mm!r}"
         )
     fields = [ArrayType.global_timesteps, ArrayType.element_solid_strain]
-    d3plot = D3plot(str(path), state_array_filter=fields)
+    try:
+        d3plot = D3plot(str(path), state_array_filter=fields)
+    except Exception as err:  # noqa: BLE001 - lasso raises assorted errors on a damaged family
+        raise _unreadable(
+            path, "LS-DYNA d3plot", "a d3plot family with solid elements and strain", err
+        ) from err
     arrays = d3plot.arrays
     conn = arrays.get(ArrayType.element_solid_node_indexes)
     if conn is None or conn.shape[0] == 0:

@@ -262,6 +262,7 @@ def _load_csv(path: Path, units) -> Impact:
     try:
         with open(path, encoding="utf-8-sig") as f:
             header = f.readline()
+            has_rows = any(line.strip() for line in f)
     except UnicodeDecodeError as err:
         raise ValueError(f"{path}: not a text CSV file ({err})") from err
     if not header.strip():
@@ -302,6 +303,8 @@ def _load_csv(path: Path, units) -> Impact:
     for field in UNITS:  # a unit named in the header wins over the one passed in
         if f"__csv_{field}" in file_units:
             file_units[field] = file_units.pop(f"__csv_{field}")
+    if not has_rows:
+        raise ValueError(f"{path}: no data rows after the header; expected one row per sample")
     try:
         table = np.loadtxt(path, delimiter=delim, skiprows=1, ndmin=2)
     except ValueError as err:
@@ -326,26 +329,26 @@ def _load_csv(path: Path, units) -> Impact:
 def _load_npz(path: Path, units) -> Impact:
     import zipfile
 
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(
-            f"{path}: not a readable NPZ file ({type(err).__name__}: {err}); "
-            "expected arrays t, ang_vel[, ang_acc]"
-        ) from err
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ValueError(
-            f"{path}: holds a single array, expected an NPZ archive with arrays t, ang_vel[, ang_acc]"
-        )
-    with data:
-        keys = set(data.files)
-        for field in ("t", "ang_vel"):
-            if field not in keys:
-                raise ValueError(f"{path}: missing array '{field}' (has {sorted(keys)})")
+    bad = (OSError, ValueError, EOFError, zipfile.BadZipFile)
+    expected = "expected an NPZ archive with arrays t, ang_vel[, ang_acc]"
+    with open(path, "rb") as fh:  # our handle: np.load leaves its own open when the zip is damaged
         try:
-            arrays = {f: data[f] for f in ("t", "ang_vel", "ang_acc", "lin_acc_CG") if f in keys}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-            raise ValueError(f"{path}: damaged NPZ archive ({type(err).__name__}: {err})") from err
+            data = np.load(fh, allow_pickle=False)
+        except bad as err:
+            raise ValueError(
+                f"{path}: not a readable NPZ file ({type(err).__name__}: {err}); {expected}"
+            ) from err
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path}: holds a single array; {expected}")
+        with data:
+            keys = set(data.files)
+            for field in ("t", "ang_vel"):
+                if field not in keys:
+                    raise ValueError(f"{path}: missing array '{field}' (has {sorted(keys)})")
+            try:
+                arrays = {f: data[f] for f in ("t", "ang_vel", "ang_acc", "lin_acc_CG") if f in keys}
+            except bad as err:
+                raise ValueError(f"{path}: damaged NPZ archive ({type(err).__name__}: {err})") from err
     get = arrays.get
     return _build(path, path.stem, get("t"), get("ang_vel"), get("ang_acc"), get("lin_acc_CG"), units)
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import equinox as eqx
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .config import RunConfig
@@ -19,8 +22,6 @@ from .config import RunConfig
 def synthetic_impact_list(config: RunConfig) -> dict[str, Any]:
     """The run's synthetic impacts by name: `n_impacts` training impacts, then the held-out one
     (drawn with its own key, peak |ω| in `config.held_out_peak_ang_vel_rad_s`)."""
-    import jax
-
     from axojax.kinematics import Impact, synthetic_impacts
 
     key = jax.random.PRNGKey(config.seed)
@@ -63,48 +64,53 @@ def impact_metadata(impact) -> dict[str, float]:
     }
 
 
-def _damage_fn():
-    """DAMAGE [-] of (t_s (T,), α (T, 3)) by the reduced head model, jitted; vmappable over α."""
-    import equinox as eqx
-
-    from axojax.headmodel import ReducedHeadModel
-
-    model = ReducedHeadModel()
-    return eqx.filter_jit(lambda t, acc: model.damage(t, acc))
+@eqx.filter_jit
+def _damage(model, t_s, ang_acc_rad_s2):
+    """DAMAGE [-] of one record (compiled once per record length)."""
+    return model.damage(t_s, ang_acc_rad_s2)
 
 
-def place_window(record, n_time: int, damage_fn=None) -> tuple[float, float, float]:
+@eqx.filter_jit
+def _window_damages(model, t_s, windows):
+    """DAMAGE [-] of each candidate window (n, T, 3) on the grid `t_s` (T,)."""
+    return jax.vmap(lambda a: model.damage(t_s, a))(windows)
+
+
+def place_window(record, n_time: int, model=None) -> tuple[float, float, float]:
     """The window of `n_time` samples of a uniformly resampled record that keeps the most DAMAGE.
 
     Every start from `n_time - 1` samples before the sample of peak |α| up to that sample is tried
     (samples before the record are α = 0: the head at rest); the one whose DAMAGE is closest to the
-    DAMAGE of the whole resampled record wins.
+    DAMAGE of the whole resampled record wins; among equals, the one nearest 20 % of the window
+    before the peak (the fixed rule of `axojax.kinematics.resample_impact`).
 
     Args:
         record: an `Impact` on a uniform grid (`axojax.kinematics.resample_record`).
         n_time: window length [samples].
-        damage_fn: (t_s, α) -> DAMAGE [-]; None: the reduced head model's.
+        model: the head model whose DAMAGE is kept (None: `ReducedHeadModel()`).
 
     Returns:
         (window start in the record's time [s], DAMAGE of the window [-], DAMAGE of the whole
         resampled record [-]).
     """
-    import jax
-    import jax.numpy as jnp
+    from axojax.headmodel import ReducedHeadModel
 
-    damage_fn = _damage_fn() if damage_fn is None else damage_fn
+    model = ReducedHeadModel() if model is None else model
     t = np.asarray(record.t_s, np.float64)
     acc = np.asarray(record.ang_acc_rad_s2, np.float64)
     dt = float(t[1] - t[0])
-    full = float(damage_fn(jnp.asarray(t), jnp.asarray(acc)))
+    full = float(_damage(model, jnp.asarray(t), jnp.asarray(acc)))
     k_peak = int(np.argmax(np.sum(acc**2, axis=1)))
     starts = np.arange(k_peak - n_time + 1, k_peak + 1)
     padded = np.concatenate([np.zeros((n_time, 3)), acc, np.zeros((n_time, 3))])
     idx = starts[:, None] + n_time + np.arange(n_time)[None, :]
     windows = padded[np.clip(idx, 0, padded.shape[0] - 1)]
     grid = jnp.asarray(dt * np.arange(n_time))
-    dmg = np.asarray(jax.vmap(lambda a: damage_fn(grid, a))(jnp.asarray(windows)))
-    best = int(np.argmin(np.abs(dmg - full)))
+    dmg = np.asarray(_window_damages(model, grid, jnp.asarray(windows)))
+    gap = np.abs(dmg - full)
+    ties = np.flatnonzero(gap <= gap.min() + 1e-6 * max(full, 1e-12))
+    default = k_peak - round(0.2 * n_time)  # among equals: the fixed rule of `resample_impact`
+    best = int(ties[np.argmin(np.abs(starts[ties] - default))])
     return float(t[0] + starts[best] * dt), float(dmg[best]), full
 
 
@@ -114,8 +120,6 @@ def select_held_out(config: RunConfig, impacts: dict[str, Any]) -> str:
     Raises:
         ValueError: an unknown name, or fewer than two impacts.
     """
-    import jax
-
     names = list(impacts)
     if len(names) < 2:
         raise ValueError(
@@ -161,19 +165,20 @@ def prepare_impacts(
     Returns:
         (impacts on the grid 0 .. window by name, one report dict per impact, the window [ms]).
     """
+    from axojax.headmodel import ReducedHeadModel
     from axojax.kinematics import crop_impact, resample_record
 
-    damage_fn = _damage_fn()
+    model = ReducedHeadModel()
     resampled = {
         name: resample_record(rec, dt_ms=dt_ms, method=method, cutoff_hz=cutoff_hz or None)
         for name, rec in records.items()
     }
     native = {
-        name: float(damage_fn(rec.t_s, rec.ang_acc_rad_s2)) for name, rec in records.items()
+        name: float(_damage(model, rec.t_s, rec.ang_acc_rad_s2)) for name, rec in records.items()
     }  # one compile per record length
 
     def placements(n_time):
-        return {name: place_window(r, n_time, damage_fn) for name, r in resampled.items()}
+        return {name: place_window(r, n_time, model) for name, r in resampled.items()}
 
     def loss_pct(window, full):
         return 100.0 * (full - window) / full if full > 0 else 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ def stage_maps(
         figure: slice figure path (default DIR/figures/map_slices.png).
     """
     from axojax.headmodel import ReducedHeadModel
+    from axojax.surrogate import OutOfDistributionWarning
     from axojax.wholebrain import predict_maps, summary, whole_brain, write_maps
     from axojax.wholebrain.report import plot_slices
 
@@ -42,13 +44,20 @@ def stage_maps(
     folder = out / "maps" if folder is None else folder
     figure = out / "figures" / "map_slices.png" if figure is None else figure
     log(f"maps: impact {name!r} on {brain.n_voxels} voxels")
-    if profiles is None:
-        head = ReducedHeadModel() if head_model is None else head_model
-        res = whole_brain(model, head, impact, brain)
-        warm = whole_brain(model, head, impact, brain, warn=False)  # compiled: the timing a user sees
-    else:
-        res = predict_maps(model, profiles, name=name)
-        warm = predict_maps(model, profiles, name=name, warn=False)
+    with warnings.catch_warnings(record=True) as caught:  # out-of-range voxels: a log line, not a warning
+        warnings.simplefilter("always", OutOfDistributionWarning)
+        if profiles is None:
+            head = ReducedHeadModel() if head_model is None else head_model
+            res = whole_brain(model, head, impact, brain)
+            warm = whole_brain(model, head, impact, brain, warn=False)  # compiled: the timing a user sees
+        else:
+            res = predict_maps(model, profiles, name=name)
+            warm = predict_maps(model, profiles, name=name, warn=False)
+    for w in caught:
+        if issubclass(w.category, OutOfDistributionWarning):
+            log(f"maps: warning: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     paths = write_maps(folder, brain, res.values)
     report = {
         "impact": name,
