@@ -1,8 +1,12 @@
-"""Reduced-order head model: DAMAGE dynamics and a closed-form brain strain mode."""
+"""Head models: the reduced-order DAMAGE model, the finite-element brain, and imported FE strain."""
 
 from axojax.headmodel._api import damage as damage
 from axojax.headmodel._api import peak_mps as peak_mps
 from axojax.headmodel._api import strain_history as strain_history
+from axojax.headmodel._fe_model import LABELS as LABELS
+from axojax.headmodel._fe_model import FEHeadModel as FEHeadModel
+from axojax.headmodel._fe_model import FEMaterial as FEMaterial
+from axojax.headmodel._fe_model import VoxelMesh as VoxelMesh
 from axojax.headmodel._model import AbstractHeadModel as AbstractHeadModel
 from axojax.headmodel._model import ReducedHeadModel as ReducedHeadModel
 from axojax.headmodel._strain import green_lagrange as green_lagrange

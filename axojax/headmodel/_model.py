@@ -8,7 +8,7 @@ import diffrax as dfx
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, PyTree
 
 from axojax.headmodel._strain import twist_strain_history
 
@@ -31,6 +31,19 @@ class AbstractHeadModel(eqx.Module):
         """Brain injury metric DAMAGE [-] of one impact."""
 
     @abc.abstractmethod
+    def motion(self, t_s: Float[Array, " time"], ang_acc_rad_s2: Float[Array, "time 3"]) -> PyTree:
+        """The model's state history over the impact (a pytree of arrays), from rest at t_s[0].
+
+        Solved once per impact; `strain_from_motion` then evaluates the strain at any set of brain
+        points, so a caller that works through the voxels in chunks pays for one solve.
+        """
+
+    @abc.abstractmethod
+    def strain_from_motion(
+        self, motion: PyTree, coords_mm: Float[Array, "vox 3"]
+    ) -> Float[Array, "vox time 3 3"]:
+        """Green–Lagrange strain tensor history [-] at brain points `coords_mm` (MNI RAS, mm)."""
+
     def strain_history(
         self,
         t_s: Float[Array, " time"],
@@ -38,6 +51,7 @@ class AbstractHeadModel(eqx.Module):
         coords_mm: Float[Array, "vox 3"],
     ) -> Float[Array, "vox time 3 3"]:
         """Green–Lagrange strain tensor history [-] at brain points `coords_mm` (MNI RAS, mm)."""
+        return self.strain_from_motion(self.motion(t_s, ang_acc_rad_s2), coords_mm)
 
 
 class _DamageField(eqx.Module):
@@ -262,11 +276,8 @@ class ReducedHeadModel(AbstractHeadModel):
         theta = self.rotation_from_motion(disp_m)
         return twist_strain_history(theta, r, self.brain_semi_axes_mm.astype(dtype))
 
-    def strain_history(
-        self,
-        t_s: Float[Array, " time"],
-        ang_acc_rad_s2: Float[Array, "time 3"],
-        coords_mm: Float[Array, "vox 3"],
-    ) -> Float[Array, "vox time 3 3"]:
-        """Green–Lagrange strain history [-] at `coords_mm` (MNI RAS, mm), input times."""
-        return self.strain_from_motion(self.relative_motion(t_s, ang_acc_rad_s2), coords_mm)
+    def motion(
+        self, t_s: Float[Array, " time"], ang_acc_rad_s2: Float[Array, "time 3"]
+    ) -> Float[Array, "time 3"]:
+        """DAMAGE displacement δ(t) [m] at the input times (`relative_motion`)."""
+        return self.relative_motion(t_s, ang_acc_rad_s2)

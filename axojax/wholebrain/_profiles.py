@@ -17,23 +17,30 @@ from jaxtyping import Array, ArrayLike, Float
 from .._units import MAX_PLAUSIBLE_STRAIN
 from ..brain import Brain
 from ..fiberstrain import check_time_grid, project_strain_weighted
-from ..headmodel import AbstractHeadModel, strain_history
+from ..headmodel import AbstractHeadModel
 from ..kinematics import Impact
 
 DEFAULT_CHUNK_VOXELS = 8192
 
 
 @eqx.filter_jit
+def _motion(
+    head_model: AbstractHeadModel, t_s: Float[Array, " time"], ang_acc_rad_s2: Float[Array, "time 3"]
+):
+    """The head model's solve of one impact (once per impact, whatever the number of voxel chunks)."""
+    return head_model.motion(t_s, ang_acc_rad_s2)
+
+
+@eqx.filter_jit
 def _chunk_profiles(
     head_model: AbstractHeadModel,
-    t_s: Float[Array, " time"],
-    ang_acc_rad_s2: Float[Array, "time 3"],
+    motion,
     coords_mm: Float[Array, "chunk 3"],
     fiber_dir: Float[Array, "chunk k 3"],
     fiber_weight: Float[Array, "chunk k"],
 ) -> Float[Array, "chunk time"]:
-    """Profiles of one voxel chunk [-] in the dtype of the acceleration, cast to float32 at the end."""
-    strain = strain_history(head_model, t_s, ang_acc_rad_s2, coords_mm)
+    """Profiles of one voxel chunk [-] in the dtype of the motion, cast to float32 at the end."""
+    strain = head_model.strain_from_motion(motion, coords_mm)
     eps = project_strain_weighted(strain, fiber_dir.astype(strain.dtype), fiber_weight.astype(strain.dtype))
     return eps.astype(jnp.float32)
 
@@ -72,7 +79,8 @@ def impact_profiles(
 ) -> Float[Array, "vox time"]:
     """Fiber strain profiles of every white-matter voxel of `brain` for one impact, in memory.
 
-    The same numbers as `axojax.fiberstrain.build_profiles` with the strain function
+    The head model is solved once (`head_model.motion`), then evaluated chunk by chunk. The same numbers as
+    `axojax.fiberstrain.build_profiles` with the strain function
     `lambda imp, x: strain_history(head_model, imp.t_s, imp.ang_acc_rad_s2, x)` (computed in the dtype of
     the impact's angular acceleration, returned as float32), without the store.
 
@@ -109,12 +117,13 @@ def impact_profiles(
     coords = np.asarray(brain.coords_mm)[idx]
     dirs = np.asarray(brain.fiber_dir)[idx]
     weights = np.asarray(brain.fiber_weight)[idx]
+    motion = _motion(head_model, t, acc)
     parts = []
     for s in range(0, n_chunks * chunk, chunk):  # fixed-size voxel chunks, vectorised inside
         sl = slice(s, s + chunk)
         parts.append(
             _chunk_profiles(
-                head_model, t, acc, jnp.asarray(coords[sl]), jnp.asarray(dirs[sl]), jnp.asarray(weights[sl])
+                head_model, motion, jnp.asarray(coords[sl]), jnp.asarray(dirs[sl]), jnp.asarray(weights[sl])
             )
         )
     profiles = jnp.concatenate(parts, axis=0)[:n] if n_chunks > 1 else parts[0][:n]

@@ -1,0 +1,358 @@
+"""The finite-element head model: voxel mesh, brain materials and the explicit solve over an impact.
+
+`FEHeadModel` is an `AbstractHeadModel`: head angular acceleration in (head frame, SAE J211), Green-Lagrange
+strain at brain points out. The numerics are in `axojax.headmodel._fe_solver` (internal units mm, ms, g,
+N, MPa); this module converts at its edge (s, rad/s^2, kPa, kg/m^3).
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from axojax.headmodel import _fe_solver as fe
+from axojax.headmodel._model import AbstractHeadModel, ReducedHeadModel
+
+__all__ = ["LABELS", "VoxelMesh", "FEMaterial", "FEHeadModel", "solve_motion", "strain_at_points"]
+
+# Label codes of a head mesh (and of a user's label NIfTI).
+LABELS = {"outside": 0, "csf": 1, "grey_matter": 2, "white_matter": 3, "falx": 4}
+
+
+def _f(x) -> Array:
+    return jnp.asarray(x, dtype=jnp.result_type(float))
+
+
+class VoxelMesh(eqx.Module):
+    """A structured hexahedral mesh: cube elements of side `element_size_mm` on a grid, one label each.
+
+    Element (i, j, k) spans [origin + h (i, j, k), origin + h (i+1, j+1, k+1)] in MNI RAS [mm]. Labels:
+    0 outside, 1 CSF, 2 grey matter, 3 white matter, 4 falx (rigid, tied to the skull). Nodes touching
+    a cell that is outside or rigid are fixed to the skull.
+    """
+
+    labels: Int[Array, "nx ny nz"]
+    origin_mm: Float[Array, " 3"]
+    element_size_mm: float = eqx.field(static=True)
+
+    def __check_init__(self):
+        if self.labels.ndim != 3:
+            raise ValueError(f"VoxelMesh.labels: need a 3-D label grid, got shape {self.labels.shape}")
+        if self.origin_mm.shape != (3,):
+            raise ValueError(f"VoxelMesh.origin_mm: need shape (3,), got {self.origin_mm.shape}")
+        if not self.element_size_mm > 0:
+            raise ValueError(f"VoxelMesh.element_size_mm: need > 0, got {self.element_size_mm}")
+
+    @property
+    def grid_shape(self) -> tuple[int, int, int]:
+        return tuple(int(s) for s in self.labels.shape)
+
+    def counts(self) -> dict[str, int]:
+        """Elements per label and the numbers of nodes (all, free), from concrete labels."""
+        lab = np.asarray(self.labels)
+        out = {name: int(np.sum(lab == code)) for name, code in LABELS.items() if code > 0}
+        deform = (lab >= 1) & (lab <= 3)
+        out["elements"] = int(deform.sum())
+        used = np.zeros(tuple(s + 1 for s in lab.shape), bool)
+        for ax, ay, az in fe.CORNERS:
+            used[ax : ax + lab.shape[0], ay : ay + lab.shape[1], az : az + lab.shape[2]] |= lab > 0
+        out["nodes"] = int(used.sum())
+        out["free_nodes"] = int(np.asarray(fe.free_node_mask(jnp.asarray(lab))).sum())
+        return out
+
+
+class FEMaterial(eqx.Module):
+    """Brain and CSF constants (hyper-viscoelastic brain, soft nearly incompressible CSF).
+
+    Deviatoric neo-Hookean with one Prony term per tissue (G(t) = G_inf + (G_0 - G_inf) exp(-beta t), the
+    Kelvin-Maxwell form of LS-DYNA MAT_061 used by the GHBMC and THUMS brains), volumetric U = K/2 (J-1)^2.
+
+    | field | default | unit | source |
+    |---|---|---|---|
+    | `brain_density_kg_m3` | 1,040 | kg/m^3 | Kleiven 2007 (KTH); GHBMC/THUMS 1,000 (SCIENCE.md §6) [read] |
+    | `csf_density_kg_m3` | 1,000 | kg/m^3 | water [inferred] |
+    | `bulk_modulus_mpa` | 21.9 | MPa | calibrated: the bulk-modulus study of docs/fe.md (MPS95 and fiber-strain p95 within 5 % of K = 2,190 MPa, GHBMC [read]) |
+    | `gm_shear_inst_kpa` | 6.0 | kPa | GHBMC grey matter G_0 (SCIENCE.md §6) [read] |
+    | `gm_shear_inf_kpa` | 1.2 | kPa | GHBMC grey matter G_inf [read] |
+    | `wm_shear_inst_kpa` | 7.5 | kPa | GHBMC white matter G_0 [read] |
+    | `wm_shear_inf_kpa` | 1.5 | kPa | GHBMC white matter G_inf [read] |
+    | `decay_rate_per_s` | 80 | 1/s | Kelvin-Maxwell decay constant of the WSU/GHBMC brain lineage [recalled, not checked against the source] |
+    | `csf_shear_kpa` | 0.5 | kPa | soft-solid CSF lead (issue 16) [inferred]; THUMS/GHBMC model CSF as an elastic fluid |
+    | `hourglass_scale` | 1.0 | - | 1 = the exact hourglass part of the fully integrated deviatoric cube (B-bar equivalent) |
+
+    All fields are arrays: `jax.grad` w.r.t. any of them works (the time step stays that of the model).
+    """
+
+    brain_density_kg_m3: Float[Array, ""] = eqx.field(converter=_f, default=1040.0)
+    csf_density_kg_m3: Float[Array, ""] = eqx.field(converter=_f, default=1000.0)
+    bulk_modulus_mpa: Float[Array, ""] = eqx.field(converter=_f, default=21.9)
+    gm_shear_inst_kpa: Float[Array, ""] = eqx.field(converter=_f, default=6.0)
+    gm_shear_inf_kpa: Float[Array, ""] = eqx.field(converter=_f, default=1.2)
+    wm_shear_inst_kpa: Float[Array, ""] = eqx.field(converter=_f, default=7.5)
+    wm_shear_inf_kpa: Float[Array, ""] = eqx.field(converter=_f, default=1.5)
+    decay_rate_per_s: Float[Array, ""] = eqx.field(converter=_f, default=80.0)
+    csf_shear_kpa: Float[Array, ""] = eqx.field(converter=_f, default=0.5)
+    hourglass_scale: Float[Array, ""] = eqx.field(converter=_f, default=1.0)
+
+    def tables(self, dtype=None) -> fe.LabelTables:
+        """Constants per label in the solver's units (g/mm^3, MPa, 1/ms); labels 0 and 4 carry dummies."""
+        dtype = dtype or self.bulk_modulus_mpa.dtype
+
+        def v(*xs):
+            return jnp.stack([jnp.asarray(x, dtype) for x in xs])
+
+        rho_b = self.brain_density_kg_m3.astype(dtype) * 1e-6  # kg/m^3 -> g/mm^3
+        rho_c = self.csf_density_kg_m3.astype(dtype) * 1e-6
+        k = self.bulk_modulus_mpa.astype(dtype)
+        kpa = 1e-3  # kPa -> MPa
+        g_inf = v(
+            0.0, self.csf_shear_kpa * kpa, self.gm_shear_inf_kpa * kpa, self.wm_shear_inf_kpa * kpa, 0.0
+        )
+        g_1 = v(
+            0.0,
+            0.0,
+            (self.gm_shear_inst_kpa - self.gm_shear_inf_kpa) * kpa,
+            (self.wm_shear_inst_kpa - self.wm_shear_inf_kpa) * kpa,
+            0.0,
+        )
+        beta = self.decay_rate_per_s.astype(dtype) * 1e-3  # 1/s -> 1/ms
+        return fe.LabelTables(
+            density=v(rho_b, rho_c, rho_b, rho_b, rho_b),
+            bulk=v(k, k, k, k, k),
+            shear_inf=g_inf,
+            shear_terms=g_1[:, None],
+            decay=v(beta, beta, beta, beta, beta)[:, None],
+            hourglass_scale=self.hourglass_scale.astype(dtype),
+        )
+
+
+def _kinematics_at(
+    t_s: Float[Array, " time"], acc: Float[Array, "time 3"], vel0: Float[Array, " 3"]
+) -> tuple[Float[Array, "time 3"], Float[Array, "time-1 3"]]:
+    """Angular velocity at the samples (exact integral of the piecewise-linear α from `vel0`) and slopes."""
+    dt = t_s[1:] - t_s[:-1]
+    vel = jnp.concatenate(
+        [vel0[None], vel0[None] + jnp.cumsum(0.5 * (acc[1:] + acc[:-1]) * dt[:, None], axis=0)]
+    )
+    slope = (acc[1:] - acc[:-1]) / dt[:, None]
+    return vel, slope
+
+
+def solve_motion(
+    mesh: VoxelMesh,
+    tables: fe.LabelTables,
+    t_ms: Float[Array, " time"],
+    ang_acc_rad_ms2: Float[Array, "time 3"],
+    *,
+    centre_mm: Float[Array, " 3"],
+    substeps: int,
+    labels_present: tuple[int, ...],
+    lin_acc_mm_ms2: Float[Array, "time 3"] | None = None,
+    checkpoint: bool = True,
+) -> Float[Array, "time 3 nx1 ny1 nz1"]:
+    """Nodal displacement history [mm] (skull frame, RAS) at the sample times, from rest at t_ms[0].
+
+    Between two samples the skull's angular acceleration (and linear acceleration, if given) is linear in
+    time and its angular velocity the exact integral; `substeps` central-difference steps of equal length
+    span each interval. Each interval is a `jax.checkpoint` block, so reverse-mode memory grows with the
+    number of samples, not of steps.
+
+    Raises (at run time, `eqx.error_if`): a step longer than the critical step of `tables` on the labels
+    `labels_present` (unstable: sample interval too long, or a stiffer material than the model was built
+    for), or a non-finite displacement.
+    """
+    dtype = ang_acc_rad_ms2.dtype
+    h = mesh.element_size_mm
+    labels = mesh.labels
+    fields = fe.element_fields(labels, tables, mesh.origin_mm.astype(dtype), centre_mm.astype(dtype), h)
+    vel, slope = _kinematics_at(t_ms, ang_acc_rad_ms2, jnp.zeros(3, dtype))
+    if lin_acc_mm_ms2 is None:
+        lin_acc_mm_ms2 = jnp.zeros_like(ang_acc_rad_ms2)
+    lin_slope = (lin_acc_mm_ms2[1:] - lin_acc_mm_ms2[:-1]) / (t_ms[1:] - t_ms[:-1])[:, None]
+    intervals = t_ms[1:] - t_ms[:-1]
+    dts = intervals / substeps
+    dt_crit = fe.stable_time_step(tables, jnp.asarray(labels_present), h)
+    dts = eqx.error_if(
+        dts,
+        jnp.any(dts > dt_crit),
+        "FEHeadModel: the explicit step exceeds the stable step: a sample interval longer than the "
+        "model's max_sample_interval_s, or a stiffer material than the model was built with; resample "
+        "the impact or rebuild the model",
+    )
+
+    def interval(state, inputs):
+        dt, a0, da, w0, l0, dl = inputs
+
+        def sub(st, j):
+            tau = j.astype(dtype) * dt
+            loads = fe.Loads(
+                ang_vel=w0 + a0 * tau + 0.5 * da * tau**2, ang_acc=a0 + da * tau, lin_acc=l0 + dl * tau
+            )
+            return fe.step(fields, st, loads, dt), None
+
+        state, _ = jax.lax.scan(sub, state, jnp.arange(substeps))
+        return state, state.u
+
+    body = jax.checkpoint(interval) if checkpoint else interval
+    state0 = fe.init_state(labels, tables.shear_terms.shape[-1], dtype)
+    xs = (dts, ang_acc_rad_ms2[:-1], slope, vel[:-1], lin_acc_mm_ms2[:-1], lin_slope)
+    _, us = jax.lax.scan(body, state0, xs)
+    us = jnp.concatenate([state0.u[None], us], axis=0)
+    return eqx.error_if(us, ~jnp.all(jnp.isfinite(us)), "FEHeadModel: the explicit solve diverged (NaN/inf)")
+
+
+def _point_weights(
+    mesh: VoxelMesh, coords_mm: Float[Array, "vox 3"]
+) -> tuple[Int[Array, "vox 8"], Float[Array, "vox 8 3"], Array]:
+    """Flat node indices of each point's element, trilinear shape-function gradients [1/mm], and its cell."""
+    h = mesh.element_size_mm
+    dtype = coords_mm.dtype
+    shape = jnp.asarray(mesh.grid_shape, jnp.int32)
+    xi = (coords_mm - mesh.origin_mm.astype(dtype)[None]) / h
+    cell = jnp.clip(jnp.floor(xi).astype(jnp.int32), 0, (shape - 1)[None])
+    r = xi - cell.astype(dtype)
+    corners = jnp.asarray(fe.CORNERS, jnp.int32)  # (8, 3)
+    node = cell[:, None, :] + corners[None]  # (vox, 8, 3)
+    n1 = shape + 1
+    flat = (node[..., 0] * n1[1] + node[..., 1]) * n1[2] + node[..., 2]
+    w = jnp.where(corners[None].astype(bool), r[:, None, :], 1.0 - r[:, None, :])  # (vox, 8, 3)
+    s = 2.0 * corners.astype(dtype) - 1.0
+    grad = (
+        jnp.stack(
+            [
+                s[None, :, 0] * w[..., 1] * w[..., 2],
+                s[None, :, 1] * w[..., 0] * w[..., 2],
+                s[None, :, 2] * w[..., 0] * w[..., 1],
+            ],
+            axis=-1,
+        )
+        / h
+    )
+    inside = jnp.all((xi >= 0) & (xi <= shape.astype(dtype)[None]), axis=-1)
+    lab = mesh.labels[cell[:, 0], cell[:, 1], cell[:, 2]]
+    ok = inside & (lab > 0)
+    return flat, grad, ok
+
+
+def strain_at_points(
+    mesh: VoxelMesh, motion: Float[Array, "time 3 nx1 ny1 nz1"], coords_mm: Float[Array, "vox 3"]
+) -> Float[Array, "vox time 3 3"]:
+    """Green-Lagrange strain [-] at arbitrary points from the element shape functions (not the centroid).
+
+    F = I + sum_a u_a (x) grad N_a(x) with the trilinear N of the cube that holds the point.
+
+    Raises (at run time): a point outside the mesh (or in an outside cell).
+    """
+    dtype = motion.dtype
+    flat, grad, ok = _point_weights(mesh, coords_mm.astype(dtype))
+    u = motion.reshape(*motion.shape[:2], -1)  # (time, 3, nodes)
+    corner_u = u[:, :, flat]  # (time, 3, vox, 8)
+    hgrad = jnp.einsum("tiva,vaj->ijvt", corner_u, grad)
+    e = jnp.moveaxis(fe.green_lagrange_from_grad(hgrad), (0, 1), (2, 3))
+    return eqx.error_if(e, ~jnp.all(ok), "FEHeadModel: a strain point lies outside the head mesh")
+
+
+class FEHeadModel(AbstractHeadModel):
+    """Finite-element brain: explicit total-Lagrangian dynamics of a voxel hexahedral mesh of the head.
+
+    The skull is rigid and moves with the impact; the brain, CSF and a rigid falx are meshed from the MNI
+    ICBM152 2009 anatomy (`FEHeadModel()`, element size 4 mm) or from a label grid (`mesh=`). The solve
+    runs in the skull frame under the inertial loads of the head's rotation (angular acceleration, and the
+    centrifugal and Coriolis terms of its angular velocity, integrated from rest). See docs/fe.md.
+
+    Args:
+        mesh: the head mesh; None builds the embedded MNI mesh at `element_size_mm`.
+        material: brain and CSF constants (`FEMaterial`).
+        element_size_mm: element size of the default mesh [mm] (6, 4, 3 or 2 tested).
+        max_sample_interval_s: longest sample interval of the impacts this model will see [s] (1 ms:
+            the pipeline's grid); it fixes the number of explicit steps per interval.
+        centre_mm: centre of rotation, MNI RAS [mm] (the head's centre of gravity; an offset adds only a
+            uniform, pressure-like body force).
+        safety: fraction of the critical step used [-].
+    """
+
+    mesh: VoxelMesh
+    material: FEMaterial
+    centre_mm: Float[Array, " 3"]
+    head_to_ras: Float[Array, "3 3"]
+    substeps: int = eqx.field(static=True)
+    dt_crit_ms: float = eqx.field(static=True)
+    deformable_labels: tuple[int, ...] = eqx.field(static=True)
+    max_sample_interval_s: float = eqx.field(static=True)
+    checkpoint: bool = eqx.field(static=True)
+    damage_model: ReducedHeadModel
+
+    def __init__(
+        self,
+        mesh: VoxelMesh | None = None,
+        material: FEMaterial | None = None,
+        *,
+        element_size_mm: float = 4.0,
+        max_sample_interval_s: float = 1e-3,
+        centre_mm=(0.0, -18.0, 18.0),
+        safety: float = 0.9,
+        checkpoint: bool = True,
+    ):
+        if mesh is None:
+            from axojax.headmodel.mesh import mni_head_mesh  # io edge: reads the anatomy once
+
+            mesh = mni_head_mesh(element_size_mm)
+        self.mesh = mesh
+        self.material = FEMaterial() if material is None else material
+        self.centre_mm = _f(centre_mm)
+        self.head_to_ras = _f(((0.0, 1.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, -1.0)))
+        if not 0 < safety <= 1:
+            raise ValueError(f"FEHeadModel: safety must be in (0, 1], got {safety}")
+        if not max_sample_interval_s > 0:
+            raise ValueError(f"FEHeadModel: max_sample_interval_s must be > 0, got {max_sample_interval_s}")
+        tables = self.material.tables(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+        present = np.unique(np.asarray(mesh.labels))
+        present = present[(present >= 1) & (present <= 3)]
+        if present.size == 0:
+            raise ValueError("FEHeadModel: the mesh has no deformable element (labels 1-3)")
+        dt = float(fe.stable_time_step(tables, jnp.asarray(present), mesh.element_size_mm)) * safety
+        interval_ms = max_sample_interval_s * 1e3
+        self.substeps = max(1, math.ceil(interval_ms / dt))
+        self.dt_crit_ms = dt / safety
+        self.deformable_labels = tuple(int(x) for x in present)
+        self.max_sample_interval_s = float(max_sample_interval_s)
+        self.checkpoint = bool(checkpoint)
+        self.damage_model = ReducedHeadModel()
+
+    @property
+    def time_step_s(self) -> float:
+        """The explicit step used for a sample interval of `max_sample_interval_s` [s]."""
+        return self.max_sample_interval_s / self.substeps
+
+    def damage(self, t_s: Float[Array, " time"], ang_acc_rad_s2: Float[Array, "time 3"]) -> Float[Array, ""]:
+        """DAMAGE [-] of the impact (Gabler 2019; a kinematic metric, the same as `ReducedHeadModel`'s)."""
+        return self.damage_model.damage(t_s, ang_acc_rad_s2)
+
+    def motion(
+        self, t_s: Float[Array, " time"], ang_acc_rad_s2: Float[Array, "time 3"]
+    ) -> Float[Array, "time 3 nx1 ny1 nz1"]:
+        """Nodal displacement history [mm] relative to the skull (RAS) at the input times, from rest."""
+        dtype = ang_acc_rad_s2.dtype
+        t_ms = t_s.astype(dtype) * 1e3
+        acc = (ang_acc_rad_s2 @ self.head_to_ras.astype(dtype).T) * 1e-6  # rad/s^2 -> rad/ms^2, RAS
+        return solve_motion(
+            self.mesh,
+            self.material.tables(dtype),
+            t_ms,
+            acc,
+            centre_mm=self.centre_mm,
+            substeps=self.substeps,
+            labels_present=self.deformable_labels,
+            checkpoint=self.checkpoint,
+        )
+
+    def strain_from_motion(
+        self, motion: Float[Array, "time 3 nx1 ny1 nz1"], coords_mm: Float[Array, "vox 3"]
+    ) -> Float[Array, "vox time 3 3"]:
+        """Green-Lagrange strain [-] at brain points (MNI RAS, mm) from a `motion` history."""
+        return strain_at_points(self.mesh, motion, coords_mm)
