@@ -30,8 +30,10 @@ def pulse(t, t0, dur, amp, axis):
     return a[:, None] * np.asarray(axis, float)[None, :] / np.linalg.norm(axis)
 
 
-def write_study_file(path: Path, *, rate_hz: float = 10_000.0, record_ms: float = 300.0, seed: int = 0) -> Path:
-    """Two impacts: a sharp hit with a second, longer one 70 ms later, and a long padded impact; ω = ∫α, noise."""
+def write_study_file(
+    path: Path, *, rate_hz: float = 10_000.0, record_ms: float = 300.0, seed: int = 0
+) -> Path:
+    """Two impacts: a sharp hit with a longer one 70 ms later, and a long padded impact; ω = ∫α, noise."""
     rng = np.random.default_rng(seed)
     t = np.arange(round(record_ms * rate_hz / 1e3)) / rate_hz
     events = [
@@ -58,7 +60,9 @@ def main() -> None:
     path = write_study_file(folder / "two_impacts_10khz.mat")
     records = {imp.name: imp for imp in load_impacts(path)}
     model = ReducedHeadModel()
-    old = {n: float(damage(model, resample_impact(r, dt_ms=1.0, window_ms=100.0))) for n, r in records.items()}
+    old = {
+        n: float(damage(model, resample_impact(r, dt_ms=1.0, window_ms=100.0))) for n, r in records.items()
+    }
     _, fixed, _ = prepare_impacts(records, dt_ms=1.0, window_ms=100.0)
     _, auto, auto_ms = prepare_impacts(records, dt_ms=1.0, window_ms=0.0)
     print(f"{path}: {len(records)} impacts, 10 kHz, 300 ms")
@@ -73,7 +77,9 @@ def main() -> None:
             f"{f['damage_window']:10.3f} {f['damage_loss_pct']:7.2f} {a['damage_window']:13.3f} "
             f"{a['damage_loss_pct']:7.2f}"
         )
-    print("loss % of the new windows is against the resampled (filtered) full record; old against the raw one")
+    print(
+        "loss % of the new windows is against the resampled (filtered) full record; old against the raw one"
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from .impacts import study_impacts
 from .maps import stage_maps
 from .profiles import stage_profiles
 from .provenance import record_inputs
-from .report import _figures, write_kinematics_report
+from .report import _figures, safe_name, write_kinematics_report
 from .sample import stage_sample
 from .simulate import split_arrays, stage_augment, stage_simulate, training_set
 from .train import stage_fit, stage_learning_curve, stage_validate
@@ -161,7 +161,9 @@ def _maps(out: Path, config: RunConfig, model, impacts, held_name: str, brain, d
     report = one(held_name)
     if config.map_impacts == "all":
         report["all_impacts"] = {
-            name: one(name, out / "maps" / name, out / "figures" / f"map_slices_{name}.png")["summary"]
+            name: one(
+                name, out / "maps" / safe_name(name), out / "figures" / f"map_slices_{safe_name(name)}.png"
+            )["summary"]
             for name in names
         }
     return report

@@ -23,7 +23,7 @@ from typing import Any
 
 from ._files import atomic_write_json, log
 from .config import RunConfig
-from .report import write_table
+from .report import safe_name, write_table
 
 
 def _brain_of(meta: dict[str, Any], out: Path):
@@ -47,10 +47,6 @@ def _row(name: str, res, summ: dict[str, Any], extra: dict[str, Any]) -> dict[st
     row["n_ood"] = int(res.ood.sum())
     row["inference_s"] = round(res.inference_s, 4)
     return row
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def predict(
@@ -78,7 +74,9 @@ def predict(
         figures: slice figure per impact (default: only for a single impact).
 
     Returns:
-        {"rows": [...], "files": {"csv", "json"}, "seconds": wall time, "n_impacts"}.
+        {"rows": [...], "files": {"csv", "json"}, "seconds": wall time [s], "read_s": reading and
+        windowing the impacts [s], "n_impacts", "n_voxels"}; each row also holds its profiles_s,
+        inference_s and write_s [s].
 
     Raises:
         ValueError, FileNotFoundError: naming the file: unreadable or inconsistent input, an
@@ -87,7 +85,14 @@ def predict(
     from axojax.headmodel import ReducedHeadModel
     from axojax.kinematics import impact_files, load_impact_set
     from axojax.surrogate import OutOfDistributionWarning, load_surrogate
-    from axojax.wholebrain import external_profiles, predict_maps, summary, whole_brain, write_maps
+    from axojax.wholebrain import (
+        coordinate_regions,
+        external_profiles,
+        predict_maps,
+        summary,
+        whole_brain,
+        write_maps,
+    )
     from axojax.wholebrain.report import plot_slices
 
     from .impacts import prepare_impacts
@@ -102,6 +107,7 @@ def predict(
     dt_ms = model.config.dt_s * 1e3
     n_time = model.config.n_time
     jobs: list[tuple[str, Any, dict[str, Any]]] = []  # (name, impact or strain path, table columns)
+    t_read = time.perf_counter()
     if impacts is not None:
         records = load_impact_set(impacts, units=units)
         windowed, kin, _ = prepare_impacts(
@@ -117,12 +123,14 @@ def predict(
     else:
         for path in impact_files_any(strain, impact_files):
             jobs.append((_strain_name(path), path, {"strain_file": str(path)}))
+    read_s = time.perf_counter() - t_read
     one = single_folder and len(jobs) == 1
     figures = one if figures is None else figures
     head = ReducedHeadModel()
+    regions = coordinate_regions(brain)  # the summary's default regions, built once
     rows = []
     for name, item, extra in jobs:
-        folder = out if one else out / _safe(name)
+        folder = out if one else out / safe_name(name)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if isinstance(item, Path):
@@ -137,8 +145,9 @@ def predict(
         for w in caught:
             if issubclass(w.category, (OutOfDistributionWarning, RuntimeWarning)):
                 log(f"warning: {name}: {w.message}")
+        t_write = time.perf_counter()
         paths = write_maps(folder, brain, res.values)
-        summ = summary(res.values, brain, ood=res.ood)
+        summ = summary(res.values, brain, ood=res.ood, regions=regions)
         report = {
             "source": str(impacts if strain is None else item),
             **res.as_dict(),
@@ -152,6 +161,8 @@ def predict(
             except ImportError:
                 pass
         row = _row(name, res, summ, extra)
+        row["profiles_s"] = None if res.profiles_s is None else round(res.profiles_s, 4)
+        row["write_s"] = round(time.perf_counter() - t_write, 4)
         row["maps"] = str(paths[next(iter(paths))].parent)
         rows.append(row)
     columns = tuple(dict.fromkeys(k for r in rows for k in r))
@@ -162,6 +173,7 @@ def predict(
         "rows": rows,
         "files": {k: str(v) for k, v in files.items()},
         "seconds": time.perf_counter() - start,
+        "read_s": read_s,
         "n_impacts": len(rows),
         "n_voxels": brain.n_voxels,
     }

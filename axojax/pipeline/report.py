@@ -82,3 +82,8 @@ def kinematics_lines(rows: list[dict[str, Any]]) -> list[str]:
             f"{r['damage_loss_pct']:7.2f}  {r['window_start_ms']:.0f}+{r['window_ms']:g}{mark}"
         )
     return lines
+
+
+def safe_name(name: str) -> str:
+    """An impact name as a folder name: letters, digits, '-', '_', '.' kept, anything else '_'."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

@@ -289,4 +289,5 @@ def test_quickstart_runs_top_to_bottom(tiny_run, monkeypatch):
     assert n_code >= 5
     assert namespace["metrics"]["worst_case_validation"] == metrics["worst_case_validation"]
     assert namespace["new"].n_voxels == namespace["brain"].n_voxels
+    assert namespace["row"]["damage_window"] > 0 and namespace["config"] == RunConfig.preset_config("tiny")
     assert float(namespace["res"].peak_mt_strain) > 0

@@ -111,6 +111,8 @@ augment_copies = 1
 [surrogate]
 epochs = 3
 patience = 3
+[maps]
+impacts = "all"
 """
     )
     return root

@@ -36,6 +36,13 @@ def test_study_runs_end_to_end_from_the_config(study_run, study_dir):
     assert img.shape == wm.shape and np.allclose(img.affine, wm.affine)
     for name in OUTPUT_NAMES:
         assert (out / "maps" / f"{name}.nii.gz").exists()
+    # maps.impacts = "all": every impact in DIR/maps/<name>/, the held-out one equal to DIR/maps
+    assert set(m["maps"]["all_impacts"]) == set(names)
+    for folder in ("hit_deg", "hit_omega", "season_0_", "season_1_"):
+        assert (out / "maps" / folder / "tau_failure_pct.nii.gz").exists()
+    np.testing.assert_array_equal(
+        nib.load(out / "maps" / "season_1_" / "tau_failure_pct.nii.gz").get_fdata(), img.get_fdata()
+    )
     prov = json.loads((out / "provenance.json").read_text())
     inputs = {p.split("/")[-1]: h for p, h in prov["inputs"].items()}
     assert {
