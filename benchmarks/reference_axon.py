@@ -38,7 +38,7 @@ class Reference:
         self.kl = p["tau_stiffness_long_pn_per_nm"] * 1e3
         self.km = (p["tau_stiffness_inst_pn_per_nm"] - p["tau_stiffness_long_pn_per_nm"]) * 1e3
         self.tau_relax = p["tau_relaxation_ms"]
-        self.stretch_fail = p["tau_failure_strain"] * p["tau_contour_length_nm"] * 1e-3
+        self.stretch_fail = p["tau_failure_slip_nm"] * 1e-3
         self.k_rupt, self.k_bell = p["tau_rupture_rate_per_ms"], p["tau_bell_rate_per_ms"]
         self.f_bell, self.k_on = p["tau_bell_force_pn"], p["tau_rebinding_rate_per_ms"]
         self.nf_ea = p["nf_youngs_modulus_mpa"] * p["nf_area_nm2"]  # MPa nm^2 -> pN
@@ -136,7 +136,8 @@ class Reference:
         force = (self.kl + self.km) * u - self.km * sv
         x = np.maximum(np.abs(stretch) / self.stretch_fail - 1.0, 0.0)
         hazard = self.k_rupt * x**2 / (HAZARD_WIDTH**2 + x**2)
-        hazard += self.k_bell * (np.cosh(np.clip(force / self.f_bell, -BELL_CLIP, BELL_CLIP)) - 1.0)
+        bell = self.k_bell * (np.cosh(np.clip(force / self.f_bell, -BELL_CLIP, BELL_CLIP)) - 1.0)
+        hazard += self.k_rupt * bell / (self.k_rupt + bell + 1e-30)  # capped at the saturated rate
         dpsi = hazard - self.k_on * (np.exp(np.minimum(psi, BELL_CLIP)) - 1.0)
         faces = self._face_strain(w, self.nf_vol, eps)
         node = 0.5 * (faces + np.concatenate([faces[1:], [0.0]]))

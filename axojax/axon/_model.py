@@ -18,8 +18,9 @@ volumes on its half length (the loading is symmetric, so displacements are odd i
   tied elastically to the tissue (affine) and viscoelastically to the MT under it; v = 0 at the
   cell boundary (periodic cells). Over the gap nothing holds it back, so strain concentrates there.
 
-Damage: tau hazard h = k_rupt * x^2/(w^2 + x^2), x = relu(gamma/gamma_c - 1) on the elastic (Maxwell)
-stretch gamma = |u - s_v| / L_contour, plus a Bell-type term k_0 (cosh(f/F_b) - 1) (zero at zero force).
+Damage: tau hazard h = k_rupt * x^2/(w^2 + x^2), x = relu(|u - s_v| / s_c - 1) on the elastic (Maxwell)
+slip, s_c the slip that strains a gap-spanning tau to its failure strain (`failure_slip_nm`), plus a
+Bell-type term k_0 (cosh(f/F_b) - 1) (zero at zero force) capped at k_rupt (`bell_hazard`).
 State psi = -log(phi) keeps phi in (0, 1] for any explicit step.
 """
 
@@ -34,6 +35,7 @@ from ._params import AxonParams
 
 _HAZARD_WIDTH = 0.25  # x at which the saturating hazard reaches half its rate [-]
 _MAX_BELL_ARG = 30.0  # cosh argument clip (overflow guard; hazard is saturated well before)
+_TINY_RATE = 1e-30  # [1/ms] keeps the capped Bell rate 0 (not 0/0) when k_0 = k_rupt = 0
 
 
 class Grid(eqx.Module):
@@ -85,6 +87,18 @@ class Internal(eqx.Module):
     gap_half: Array
 
 
+def failure_slip_nm(span_nm: Array, failure_strain: Array) -> Array:
+    """Axial slip [nm] that stretches a tau spanning the MT gap `span_nm` by `failure_strain` [-].
+
+    The gap-spanning reading of Hasan et al. 2022 (tau as a fiber across the MT spacing of their RVE):
+    an axial slip s between the MTs shears it to length sqrt(span^2 + s^2), so its fiber strain
+    reaches gamma_c at s = span * sqrt((1 + gamma_c)^2 - 1) (0.98 span for gamma_c = 0.40; 28.4 nm for
+    the 29 nm mid spacing). The default `tau_failure_slip_nm` is the contour reading instead (72 nm);
+    docs/axon.md compares the two.
+    """
+    return span_nm * jnp.sqrt((1.0 + failure_strain) ** 2 - 1.0)
+
+
 def to_internal(p: AxonParams) -> Internal:
     """Convert `AxonParams` (user units) to the internal unit system (um, ms, pN)."""
     k = _units.PN_PER_NM_TO_PN_PER_UM
@@ -96,7 +110,7 @@ def to_internal(p: AxonParams) -> Internal:
         tau_kl=p.tau_stiffness_long_pn_per_nm * k,
         tau_km=(p.tau_stiffness_inst_pn_per_nm - p.tau_stiffness_long_pn_per_nm) * k,
         tau_relax=p.tau_relaxation_ms,
-        tau_stretch_fail=p.tau_failure_strain * p.tau_contour_length_nm * _units.NM_TO_UM,
+        tau_stretch_fail=p.tau_failure_slip_nm * _units.NM_TO_UM,
         tau_k_rupt=p.tau_rupture_rate_per_ms,
         tau_k_bell=p.tau_bell_rate_per_ms,
         tau_f_bell=p.tau_bell_force_pn,
@@ -266,6 +280,18 @@ def _saturating_hazard(excess: Array, rate: Array) -> Array:
     return rate * x * x / (_HAZARD_WIDTH**2 + x * x)
 
 
+def bell_hazard(force: Array, ip: Internal) -> Array:
+    """Bell-type off-rate k_0 (cosh(f/F_b) - 1) [1/ms], capped smoothly at the saturated rate k_rupt.
+
+    Unbounded, exp(f/F_b) reaches 1e9 /ms for an overloaded tau; with re-binding that makes the ODE
+    stiff (the equilibrium -log phi relaxes at the hazard rate). A tau cannot fail faster than the
+    saturated rupture rate of the stretch criterion, so b -> k_rupt b / (k_rupt + b): the same value
+    for b << k_rupt, and failure within ~1/k_rupt ms (instant on the loading time scale) beyond.
+    """
+    raw = ip.tau_k_bell * (jnp.cosh(jnp.clip(force / ip.tau_f_bell, -_MAX_BELL_ARG, _MAX_BELL_ARG)) - 1.0)
+    return ip.tau_k_rupt * raw / (ip.tau_k_rupt + raw + _TINY_RATE)
+
+
 def free_bar_face_strain(u: Array, vol: Array, dx: Array, eps: Array) -> Array:
     """Strain at the faces x = 0 and between nodes (the free-end face has strain 0), shape (n,)."""
     face0 = 2.0 * u[..., :1] / vol[..., :1]
@@ -285,9 +311,7 @@ def vector_field(state: State, eps: Array, ip: Internal, geo: Geometry, grid: Gr
     f = equilibrium(state, eps, ip, geo, grid)
     d_sv = (f.mt_u - state.tau_sv) / ip.tau_relax
     gamma = jnp.abs(f.tau_stretch) / ip.tau_stretch_fail
-    bell = ip.tau_k_bell * (
-        jnp.cosh(jnp.clip(f.tau_force / ip.tau_f_bell, -_MAX_BELL_ARG, _MAX_BELL_ARG)) - 1.0
-    )
+    bell = bell_hazard(f.tau_force, ip)
     hazard = _saturating_hazard(gamma - 1.0, ip.tau_k_rupt) + bell
     d_psi = hazard - ip.tau_k_on * (jnp.exp(jnp.minimum(state.tau_psi, _MAX_BELL_ARG)) - 1.0)
     d_nfq = (f.nf_u - state.nf_q) / ip.nf_relax

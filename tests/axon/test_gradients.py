@@ -11,11 +11,12 @@ from axojax.axon import AxonParams, SolverSettings, _model, peak, simulate
 T_S = np.linspace(0.0, 0.099, 100)  # 100 ms at 1 kHz [s]
 # tight tolerances so finite differences see a smooth solve; a small grid keeps compilation short
 SETTINGS = SolverSettings(rtol=1e-7, atol=1e-9, max_steps=20000, grid=_model.Grid(n_mt=4, n_nf=3, n_gap=2))
-# a sin^2 pulse after 20 ms of zero strain (many equal read-outs before it; taus and NFs fail), and a
+# a sin^2 pulse (16 %, 10 ms: peak rate 50 /s) after 20 ms of zero strain (many equal read-outs before
+# it; taus and NFs fail; NF failure is rate dependent, Nakadate 2017), and a
 # Gaussian pulse: with nested `jnp.max` peaks, the program below gave NaN for every derivative of the latter
 PROFILES = np.stack(
     [
-        0.15 * np.sin(np.pi * np.clip((T_S - 0.02) / 0.02, 0.0, 1.0)) ** 2,
+        0.16 * np.sin(np.pi * np.clip((T_S - 0.02) / 0.01, 0.0, 1.0)) ** 2,
         0.12 * np.exp(-0.5 * ((T_S - 0.05) / 0.01) ** 2),
     ]
 )
@@ -43,16 +44,17 @@ def test_strain_jacobian_is_finite_and_matches_finite_differences(jacobians):
     ad = np.einsum("bkt,bt->bk", d_strain, v)
     assert np.all(np.abs(fd[0]) > 1e-6)  # all four outputs respond (the Gaussian does not fail NFs)
     np.testing.assert_allclose(ad, fd, rtol=2e-3, atol=1e-9)
-    # causality: a peak strain cannot depend on strain after it; the first pulse is over at 40 ms
+    # causality: a peak strain cannot depend on strain after it; the first pulse is over at 30 ms
     np.testing.assert_array_equal(d_strain[0, :2, 41:], 0.0)
-    assert np.any(d_strain[0, 2:, 41:] != 0.0)  # failures keep evolving after the pulse
+    # failures respond to the strain of the pulse (re-binding heals taus after it: their peak is within)
+    assert np.all(np.any(d_strain[0, 2:, 20:31] != 0.0, axis=-1))
 
 
 def test_parameter_derivative_matches_finite_differences(jacobians):
     d_tau = np.asarray(jacobians[1].tau_relaxation_ms)
     assert d_tau.shape == (2, 4) and np.all(np.isfinite(d_tau))
     assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree.leaves(jacobians[1]))
-    tau0 = 5.0  # AxonParams.male().tau_relaxation_ms [ms]
+    tau0 = float(AxonParams.male().tau_relaxation_ms)  # [ms]
     h = 1e-4 * tau0
 
     def outputs(tau):

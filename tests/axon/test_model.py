@@ -164,7 +164,7 @@ def test_grad_wrt_strain_matches_finite_differences():
 _FD_PARAMS = (
     "tau_relaxation_ms",
     "mt_youngs_modulus_gpa",
-    "tau_failure_strain",
+    "tau_failure_slip_nm",
     "axolemma_link_inst_pn_per_um2",
 )
 
