@@ -1,6 +1,6 @@
 """DAMAGE of the full record vs the model window, old point-sampled window vs the filtered, placed one.
 
-Writes a two-impact MAT file (struct array `impact`, 10 kHz, 300 ms, with sensor noise) like the public
+Writes a three-impact MAT file (struct array `impact`, 10 kHz, 300 ms, with sensor noise) like the public
 head-kinematics files of issue 15, reads it back, and prints per impact: DAMAGE of the full record (its
 own rate), of the old 100 ms window (every 10th sample, 20 % before the |α| peak:
 `axojax.kinematics.resample_impact`), and of the new window (CFC 180 anti-aliasing, start chosen by
@@ -33,7 +33,8 @@ def pulse(t, t0, dur, amp, axis):
 def write_study_file(
     path: Path, *, rate_hz: float = 10_000.0, record_ms: float = 300.0, seed: int = 0
 ) -> Path:
-    """Two impacts: a sharp hit with a longer one 70 ms later, and a long padded impact; ω = ∫α, noise."""
+    """A sharp hit with a longer one 70 ms later; a long padded impact; a sharp hit (the |α| peak) with a
+    stronger, longer one 140 ms later. ω = ∫α, white sensor noise added."""
     rng = np.random.default_rng(seed)
     t = np.arange(round(record_ms * rate_hz / 1e3)) / rate_hz
     events = [
@@ -41,6 +42,7 @@ def write_study_file(
         - pulse(t, 0.084, 0.006, 4000.0, (0.2, 0.3, 1.0))
         + pulse(t, 0.150, 0.020, 2500.0, (1.0, 0.0, 0.3)),
         pulse(t, 0.120, 0.030, 1500.0, (0.0, 1.0, 0.2)) - pulse(t, 0.150, 0.040, 900.0, (0.0, 1.0, 0.2)),
+        pulse(t, 0.050, 0.003, 7000.0, (0.0, 0.0, 1.0)) + pulse(t, 0.190, 0.025, 3000.0, (0.3, 1.0, 0.0)),
     ]
     rec = np.zeros((1, len(events)), dtype=[("t", "O"), ("ang_vel", "O"), ("ang_acc", "O")])
     for i, acc in enumerate(events):
@@ -57,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(args.out or tempfile.mkdtemp())
     folder.mkdir(parents=True, exist_ok=True)
-    path = write_study_file(folder / "two_impacts_10khz.mat")
+    path = write_study_file(folder / "impacts_10khz.mat")
     records = {imp.name: imp for imp in load_impacts(path)}
     model = ReducedHeadModel()
     old = {
