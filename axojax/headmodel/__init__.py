@@ -1,6 +1,8 @@
 """Head models: the reduced-order DAMAGE model, the finite-element brain, and imported FE strain."""
 
 from axojax.headmodel._api import damage as damage
+from axojax.headmodel._api import motion as motion
+from axojax.headmodel._api import strain_from_motion as strain_from_motion
 from axojax.headmodel._api import peak_mps as peak_mps
 from axojax.headmodel._api import strain_history as strain_history
 from axojax.headmodel._fe_model import LABELS as LABELS

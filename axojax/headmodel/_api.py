@@ -10,7 +10,7 @@ from axojax.headmodel._model import AbstractHeadModel
 from axojax.headmodel._strain import max_principal_strain
 from axojax.kinematics import Impact
 
-__all__ = ["damage", "strain_history", "peak_mps"]
+__all__ = ["damage", "strain_history", "peak_mps", "motion", "strain_from_motion"]
 
 
 @eqx.filter_jit
@@ -81,3 +81,21 @@ def peak_mps(
     """
     strain = model.strain_history(t_s, ang_acc_rad_s2, coords_mm)
     return jnp.max(max_principal_strain(strain), axis=-1)
+
+
+@eqx.filter_jit
+def motion(model: AbstractHeadModel, t_s: Float[Array, " time"], ang_acc_rad_s2: Float[Array, "time 3"]):
+    """The head model's solve of one impact (`AbstractHeadModel.motion`), for `strain_from_motion`.
+
+    Solve once, then evaluate the strain at as many sets of brain points as needed: for the FE brain the
+    solve is the expensive part, the strain at points a cheap interpolation.
+    """
+    return model.motion(t_s, ang_acc_rad_s2)
+
+
+@eqx.filter_jit
+def strain_from_motion(
+    model: AbstractHeadModel, motion, coords_mm: Float[Array, "vox 3"]
+) -> Float[Array, "vox time 3 3"]:
+    """Green–Lagrange strain history [-] at brain points (MNI RAS, mm) from `motion(model, ...)`."""
+    return model.strain_from_motion(motion, coords_mm)

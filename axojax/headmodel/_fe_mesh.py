@@ -13,9 +13,9 @@ p_GM, white matter p_WM, T1), see docs/fe.md:
    above the top of the corpus callosum (the highest white-matter voxel of the midline at that y);
    columns without midline white matter (frontal and occipital poles) keep the whole fissure;
 5. elements: blocks of h^3 voxels (h = element size in mm, an integer); a block is inside when at least
-   half its voxels are in the envelope and takes the most frequent tissue label among them, except
-   that a block of the midline column with >= `falx_fraction` falx voxels becomes falx (a 1 mm structure
-   must survive the coarsening);
+   half its voxels are in the envelope and takes the most frequent label among them, except that a block
+   of the midline column with >= `falx_fraction` falx voxels becomes falx (a 1 mm structure must survive
+   the coarsening); for an even h the midline column spans x in [-h/2 - 0.5, h/2 - 0.5] mm (1 mm voxels);
 6. subarachnoid CSF: `shell_layers` layers of elements around the envelope (26-neighbour dilation),
    labelled CSF; the outer boundary of the mesh is the rigid skull.
 """
@@ -94,7 +94,7 @@ def coarsen_labels(
     )
     counts = np.stack([(blocks == c).sum(axis=-1) for c in range(5)], axis=-1)  # (nx, ny, nz, 5)
     inside = counts[..., 1:].sum(axis=-1) * 2 >= b**3
-    tissue = np.argmax(counts[..., 1:4], axis=-1) + 1  # most frequent of CSF / GM / WM
+    tissue = np.argmax(counts[..., 1:], axis=-1) + 1  # most frequent of CSF / GM / WM / falx
     out = np.where(inside, tissue, OUTSIDE).astype(np.uint8)
     if midline_index is not None:
         col = (midline_index - offset[0]) // b

@@ -131,17 +131,21 @@ def strain_function(
     """The run's `(impact, coords_mm) -> E (V, T, 3, 3)` and the strain files it reads by impact name."""
     import jax.numpy as jnp
 
-    from axojax.headmodel import strain_history
+    from axojax.headmodel import motion, strain_from_motion
 
     model = head_model_for(config)
     files = match_strain_files(config, names) if config.tissue_model == "import" else {}
     voxel_mm = float(max(brain.voxel_size_mm))
     fields: dict[str, Any] = {}
+    solved: dict[str, Any] = {}
 
     def strain_fn(impact, coords_mm):
         path = files.get(impact.name)
         if path is None:
-            return strain_history(model, impact.t_s, impact.ang_acc_rad_s2, coords_mm)
+            if impact.name not in solved:  # one solve per impact: the store asks chunk by chunk per impact
+                solved.clear()
+                solved[impact.name] = motion(model, impact.t_s, impact.ang_acc_rad_s2)
+            return strain_from_motion(model, solved[impact.name], coords_mm)
         if impact.name not in fields:  # one file at a time: the store asks chunk by chunk per impact
             fields.clear()
             fields[impact.name] = load_strain_file(path)

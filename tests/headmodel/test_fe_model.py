@@ -1,0 +1,230 @@
+"""FEHeadModel: the AbstractHeadModel interface, strain at points, gradients against finite differences,
+the MNI mesh and label-NIfTI round trips."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from axojax.headmodel import (
+    FEHeadModel,
+    FEMaterial,
+    ReducedHeadModel,
+    VoxelMesh,
+    damage,
+    peak_mps,
+    strain_history,
+)
+from axojax.headmodel import _fe_solver as fe
+from axojax.headmodel._fe_model import strain_at_points
+from axojax.headmodel.mesh import load_label_mesh, mni_head_mesh, save_label_nifti
+from axojax.kinematics import half_sine_pulse
+from axojax.sensitivity import PulseParameters, pulse_ang_acc
+
+H = 10.0  # mm: a coarse synthetic head
+
+
+def small_head() -> VoxelMesh:
+    """An ellipsoidal 'head' of 10 mm elements: CSF shell, grey-matter layer, white-matter core, a falx
+    column on the midline at the top."""
+    n = np.array([13, 15, 13])
+    c = (np.stack(np.meshgrid(*[np.arange(k) for k in n], indexing="ij"), -1) + 0.5) * H - n * H / 2
+    q = np.sum((c / np.array([55.0, 65.0, 55.0])) ** 2, axis=-1)
+    lab = np.zeros(n, np.int32)
+    lab[q < 1.0] = 1
+    lab[q < 0.75] = 2
+    lab[q < 0.35] = 3
+    mid = n[0] // 2
+    lab[mid, 5:10, 9:11] = np.where(lab[mid, 5:10, 9:11] > 0, 4, 0)
+    return VoxelMesh(jnp.asarray(lab), jnp.asarray(-n * H / 2, jnp.float64), H)
+
+
+def wm_points(mesh, n=60, seed=0):
+    lab = np.asarray(mesh.labels)
+    idx = np.argwhere(lab == 3)
+    rng = np.random.default_rng(seed)
+    pick = idx[rng.choice(len(idx), n, replace=True)]
+    return np.asarray(mesh.origin_mm) + (pick + rng.random((n, 3))) * mesh.element_size_mm
+
+
+@pytest.fixture(scope="module")
+def model():
+    return FEHeadModel(small_head(), FEMaterial(bulk_modulus_mpa=2.19), centre_mm=(0.0, 0.0, 0.0))
+
+
+def impact(peak=4000.0, axis=(0.0, 0.0, 1.0), dtype=jnp.float64):
+    imp = half_sine_pulse(peak, 10.0, axis, window_ms=30.0)
+    return jnp.asarray(imp.t_s, dtype), jnp.asarray(imp.ang_acc_rad_s2, dtype)
+
+
+def test_head_model_interface_and_linear_regime(model):
+    t, a = impact()
+    pts = jnp.asarray(wm_points(model.mesh))
+    e = strain_history(model, t, a, pts)
+    assert e.shape == (pts.shape[0], t.shape[0], 3, 3)
+    np.testing.assert_allclose(np.asarray(e), np.asarray(jnp.swapaxes(e, -1, -2)), atol=1e-12)
+    mps = np.asarray(peak_mps(model, t, a, pts))
+    assert np.all(np.isfinite(mps)) and mps.max() > 1e-3
+    np.testing.assert_allclose(np.asarray(e[:, 0]), 0.0, atol=0)  # from rest
+    # rest stays rest; small amplitudes scale linearly
+    assert float(jnp.max(jnp.abs(strain_history(model, t, 0.0 * a, pts)))) == 0.0
+    small = np.asarray(peak_mps(model, t, 1e-3 * a, pts))
+    double = np.asarray(peak_mps(model, t, 2e-3 * a, pts))
+    np.testing.assert_allclose(double, 2 * small, rtol=2e-3)
+    # DAMAGE is the kinematic metric of the reduced model
+    assert float(damage(model, t, a)) == float(damage(ReducedHeadModel(), t, a))
+
+
+def test_batch_of_impacts_by_vmap(model):
+    t, a1 = impact(4000.0, (0.0, 0.0, 1.0))
+    _, a2 = impact(2500.0, (1.0, 0.0, 0.0))
+    pts = jnp.asarray(wm_points(model.mesh, 20))
+    batched = eqx.filter_jit(jax.vmap(lambda a: peak_mps(model, t, a, pts)))(jnp.stack([a1, a2]))
+    np.testing.assert_allclose(np.asarray(batched[1]), np.asarray(peak_mps(model, t, a2, pts)), rtol=1e-10)
+
+
+def test_point_strain_uses_shape_functions(model):
+    """At element centres the point strain is the element's one-point strain; between centres it varies."""
+    t, a = impact()
+    motion = eqx.filter_jit(model.motion)(t, a)
+    lab = np.asarray(model.mesh.labels)
+    cells = np.argwhere(lab == 3)[:15]
+    centres = np.asarray(model.mesh.origin_mm) + (cells + 0.5) * H
+    e_pts = np.asarray(strain_at_points(model.mesh, motion, jnp.asarray(centres)))
+    k = 20
+    grad, _ = fe.element_gradients(motion[k], H)
+    e_el = np.asarray(fe.green_lagrange_from_grad(grad))[:, :, cells[:, 0], cells[:, 1], cells[:, 2]]
+    np.testing.assert_allclose(e_pts[:, k], np.moveaxis(e_el, -1, 0), atol=1e-14)
+    off = centres + np.array([3.0, -2.0, 1.0])
+    assert (
+        np.max(np.abs(np.asarray(strain_at_points(model.mesh, motion, jnp.asarray(off)))[:, k] - e_pts[:, k]))
+        > 1e-6
+    )
+
+
+def test_point_outside_the_mesh_is_an_error(model):
+    t, a = impact()
+    with pytest.raises(Exception, match="outside the head mesh"):
+        strain_history(model, t, a, jnp.asarray([[500.0, 0.0, 0.0]]))
+
+
+def test_unstable_sampling_is_an_error(model):
+    t = jnp.linspace(0.0, 0.03, 7)  # 5 ms intervals, the model is built for 1 ms
+    with pytest.raises(Exception, match="stable step"):
+        strain_history(model, t, jnp.zeros((7, 3)), jnp.asarray(wm_points(model.mesh, 2)))
+
+
+# --- gradients ----------------------------------------------------------------------------------------------
+
+MATERIAL_FIELDS = ("gm_shear_inst_kpa", "wm_shear_inf_kpa", "bulk_modulus_mpa", "csf_shear_kpa")
+
+
+def _objective(model, pts, dirs, t):
+    """Mean over white-matter points of the peak |fiber strain| (fixed fibers) for a pulse."""
+
+    def f(pulse, material):
+        m = eqx.tree_at(lambda mo: mo.material, model, material)
+        acc = pulse_ang_acc(pulse, t, onset_ms=2.0)
+        e = strain_history(m, t, acc, pts)
+        eps = jnp.einsum("vi,vtij,vj->vt", dirs, e, dirs)
+        return jnp.mean(jnp.max(eps**2, axis=1))
+
+    return f
+
+
+def test_gradients_match_central_differences(model):
+    """d(mean peak fiber strain^2)/d(impact amplitude, duration, axis) and /d(G0, G_inf, K, CSF shear):
+    reverse mode through the checkpointed explicit solve against float64 central differences, relative
+    error <= 1e-4 in float64 and <= 1e-2 in float32."""
+    rng = np.random.default_rng(1)
+    d = rng.normal(size=(40, 3))
+    checks = [("pulse", n) for n in ("peak_ang_vel_rad_s", "duration_ms", "axis_polar_rad")]
+    checks += [("material", n) for n in MATERIAL_FIELDS]
+
+    def setup(dtype):
+        t = jnp.arange(0.0, 0.0161, 0.001, dtype=dtype)
+        pts = jnp.asarray(wm_points(model.mesh, 40), dtype)
+        dirs = jnp.asarray(d / np.linalg.norm(d, axis=1, keepdims=True), dtype)
+        pulse = PulseParameters(20.0, 8.0, 0.6, 0.4).astype(dtype)
+        material = jax.tree.map(lambda x: x.astype(dtype), model.material)
+        return eqx.filter_jit(_objective(model, pts, dirs, t)), pulse, material
+
+    f64, pulse, material = setup(jnp.float64)
+    fd = {}
+    for kind, name in checks:
+        base = pulse if kind == "pulse" else material
+        x0 = float(getattr(base, name))
+        step = 1e-5 * abs(x0)
+
+        def at(x, base=base, name=name):
+            return eqx.tree_at(lambda b: getattr(b, name), base, jnp.asarray(x, jnp.float64))
+
+        if kind == "pulse":
+            fd[name] = float(f64(at(x0 + step), material) - f64(at(x0 - step), material)) / (2 * step)
+        else:
+            fd[name] = float(f64(pulse, at(x0 + step)) - f64(pulse, at(x0 - step))) / (2 * step)
+    for dtype, rtol in ((jnp.float64, 1e-4), (jnp.float32, 1e-2)):
+        f, p, m = setup(dtype)
+        g_pulse, g_mat = eqx.filter_jit(jax.grad(f, argnums=(0, 1)))(p, m)
+        for kind, name in checks:
+            g = float(getattr(g_pulse if kind == "pulse" else g_mat, name))
+            assert g == pytest.approx(fd[name], rel=rtol), (dtype, name)
+
+
+# --- meshes -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mni6():
+    return mni_head_mesh(6.0)
+
+
+def test_mni_mesh_labels_and_anatomy(mni6):
+    counts = mni6.counts()
+    for name in ("csf", "grey_matter", "white_matter", "falx"):
+        assert counts[name] > 100, name
+    lab = np.asarray(mni6.labels)
+    # the falx is one midline column, its centre at x = 0 (within half a 1 mm voxel for an even size)
+    cols = np.unique(np.argwhere(lab == 4)[:, 0])
+    assert cols.size == 1
+    x_centre = float(mni6.origin_mm[0]) + (cols[0] + 0.5) * 6.0
+    assert abs(x_centre) <= 0.5 + 1e-9
+    # brain tissue never touches the skull: a CSF shell surrounds it
+    brain = (lab == 2) | (lab == 3)
+    from scipy import ndimage
+
+    grown = ndimage.binary_dilation(brain, np.ones((3, 3, 3), bool))
+    assert np.all(lab[grown & ~brain] > 0)
+    # the embedded white-matter voxels (2 mm) lie in the mesh
+    from axojax.brain import default_brain
+
+    brain2 = default_brain(2.0)
+    cell = np.floor((np.asarray(brain2.coords_mm) - np.asarray(mni6.origin_mm)) / 6.0).astype(int)
+    assert np.all(lab[cell[:, 0], cell[:, 1], cell[:, 2]] > 0)
+
+
+def test_label_nifti_round_trip_and_bad_files(mni6, tmp_path):
+    path = save_label_nifti(mni6, tmp_path / "labels.nii.gz")
+    back = load_label_mesh(path)
+    np.testing.assert_array_equal(
+        np.asarray(back.labels)[1:-1, 1:-1, 1:-1], np.asarray(mni6.labels)[1:-1, 1:-1, 1:-1]
+    )
+    np.testing.assert_allclose(np.asarray(back.origin_mm), np.asarray(mni6.origin_mm) - 0.0, atol=6.0 + 1e-9)
+    coarse = load_label_mesh(path, element_size_mm=12.0)
+    assert coarse.element_size_mm == 12.0 and coarse.counts()["white_matter"] > 0
+    import nibabel as nib
+
+    bad = np.asarray(mni6.labels, np.float32).copy()
+    bad[0, 0, 0] = 7
+    nib.save(nib.Nifti1Image(bad, np.eye(4)), tmp_path / "codes.nii.gz")
+    with pytest.raises(ValueError, match="codes.nii.gz: unknown label codes"):
+        load_label_mesh(tmp_path / "codes.nii.gz")
+    (tmp_path / "junk.nii.gz").write_bytes(b"not a nifti")
+    with pytest.raises(ValueError, match="junk.nii.gz: cannot read"):
+        load_label_mesh(tmp_path / "junk.nii.gz")
+    nib.save(nib.Nifti1Image(np.ones((4, 4, 4), np.uint8), np.eye(4)), tmp_path / "csf.nii.gz")
+    with pytest.raises(ValueError, match="no grey or white matter"):
+        load_label_mesh(tmp_path / "csf.nii.gz")
+    with pytest.raises(ValueError, match="whole multiple"):
+        load_label_mesh(path, element_size_mm=7.0)
