@@ -106,8 +106,8 @@ def main(argv=None) -> int:
         f"{steps} steps, {1e3 * warm / steps:.2f} ms/step"
     )
     acc = jnp.stack([a * (0.5 + 0.5 * k) for k in range(args.batch)])
-    batched = eqx.filter_jit(jax.vmap(model.motion, in_axes=(None, 0)))
-    _, warm_b, _ = _timed(batched, t, acc)
+    batched = eqx.filter_jit(lambda m, t, a: jax.vmap(m.motion, in_axes=(None, 0))(t, a))
+    _, warm_b, _ = _timed(batched, model, t, acc)
     print(
         f"vmapped batch of {args.batch}: {warm_b:.2f} s, {warm_b / args.batch:.2f} s per impact "
         f"(single {warm:.2f} s; ratio {warm / (warm_b / args.batch):.2f}x)"

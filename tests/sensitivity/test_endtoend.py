@@ -83,3 +83,24 @@ def test_bad_arguments_raise(brain, surrogate):
         BrainSummary(model, brain).value(PulseParameters(25.0, -1.0, 1.0, 1.0))
     with pytest.raises(ValueError, match="scalar"):
         PulseParameters(jnp.ones(2), 10.0, 1.0, 1.0)
+
+
+def test_gradient_through_the_fe_brain(brain, surrogate):
+    """The same end-to-end chain with the finite-element brain as the head model (a coarse box head of
+    10 mm elements around the voxels: CSF shell, white-matter core), against finite differences."""
+    from axojax.headmodel import FEHeadModel, VoxelMesh
+
+    lab = np.ones((12, 12, 12), np.int32)
+    lab[1:-1, 1:-1, 1:-1] = 3
+    mesh = VoxelMesh(jnp.asarray(lab), jnp.asarray([-60.0, -78.0, -42.0]), 10.0)
+    head = FEHeadModel(mesh, centre_mm=(0.0, -18.0, 18.0))
+    summary = BrainSummary(
+        surrogate, brain, np.arange(0, 27, 2), head=head, output="tau_failure_pct", onset_ms=5.0
+    )
+    p0 = PulseParameters(25.0, 10.5, 1.2, 1.0).astype(jnp.float64)
+    value, grad = summary.value_and_grad(p0)
+    check = finite_difference_check(summary, p0, rel_step=1e-2)
+    for name, (ad, fd, rel) in check.items():
+        assert ad == float(getattr(grad, name))
+        assert abs(fd) > 1e-3 * abs(float(value)), name
+        assert rel <= 2e-2, (name, ad, fd)
