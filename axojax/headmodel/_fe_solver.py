@@ -303,7 +303,7 @@ def nodal_forces(
     return -f
 
 
-def _hourglass_product(q: Float[Array, 12 *grid]) -> Float[Array, 12 *grid]:
+def _hourglass_product(q: Float[Array, "12 nx ny nz"]) -> Float[Array, "12 nx ny nz"]:
     """K_hat q, unrolled over the nonzero entries of K_hat."""
     rows = [None] * 12
     for r, c, val in _K_HAT_NZ:
