@@ -8,7 +8,6 @@ anything.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from typing import Literal
@@ -18,6 +17,7 @@ import nibabel as nib
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._nilearn import nilearn_file
 from ._brain import DEFAULT_CUBE_MM, Brain, brain_from_mask
 from ._orientation import principal_eigenvector
 
@@ -52,15 +52,7 @@ def mni_wm_template_path() -> Path:
     Raises:
         FileNotFoundError: nilearn is not installed or does not ship the file.
     """
-    spec = importlib.util.find_spec("nilearn")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "the default brain needs nilearn installed (pip install nilearn): no download"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / MNI_WM_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: MNI white-matter template not found in the installed nilearn")
-    return path
+    return nilearn_file(MNI_WM_FILE, "the default brain (MNI white-matter template)")
 
 
 def _block_average(data: np.ndarray, affine: np.ndarray, factors: tuple[int, int, int]):

@@ -3,7 +3,6 @@ label NIfTI. The numerics of the derivation are in `axojax.headmodel._fe_mesh` (
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import jax.numpy as jnp
 import nibabel as nib
 import numpy as np
 
+from axojax._nilearn import nilearn_file
 from axojax.headmodel._fe_mesh import add_shell, coarsen_labels, crop_labels, segment_head
 from axojax.headmodel._fe_model import LABELS, VoxelMesh
 
@@ -21,18 +21,6 @@ _MNI = {
     "wm": "datasets/data/mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz",
     "t1": "datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz",
 }
-
-
-def _nilearn_file(rel: str) -> Path:
-    spec = importlib.util.find_spec("nilearn")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "the embedded head mesh needs nilearn installed (pip install nilearn): no download"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / rel
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: MNI map not found in the installed nilearn")
-    return path
 
 
 def _check_size(element_size_mm: float, voxel_mm: float) -> int:
@@ -46,7 +34,7 @@ def _check_size(element_size_mm: float, voxel_mm: float) -> int:
 
 def mni_head_labels(closing_mm: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
     """1 mm labels of the embedded MNI head (0 outside, 1 CSF, 2 GM, 3 WM, 4 falx) and their affine."""
-    imgs = {k: nib.load(_nilearn_file(v)) for k, v in _MNI.items()}
+    imgs = {k: nib.load(nilearn_file(v, "the embedded head mesh")) for k, v in _MNI.items()}
     affine = imgs["wm"].affine
     data = {k: np.asarray(img.dataobj, np.float32) / 255.0 for k, img in imgs.items()}
     x_mm = affine[0, 0] * np.arange(data["wm"].shape[0]) + affine[0, 3]
