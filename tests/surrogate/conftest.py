@@ -17,9 +17,13 @@ TRAIN = TrainConfig(epochs=60, batch_size=32, learning_rate=3e-3, patience=20)
 
 
 def make_profiles(key, n: int) -> np.ndarray:
-    """Gaussian strain pulses [-], amplitude 0-0.2, centre 10-40 ms, width 2-15 ms: (n, T) float32."""
+    """Gaussian strain pulses [-], amplitude 0-0.3, centre 10-40 ms, width 2-15 ms: (n, T) float32.
+
+    0.3: with the calibrated axon defaults (issue 17) neurofilaments fail in ~7 % of pulses up to 0.2, too few
+    held-out failures (6 of 80) to score the NF output; up to 0.3 more of them fail.
+    """
     k1, k2, k3 = jax.random.split(key, 3)
-    amp = jax.random.uniform(k1, (n, 1), minval=0.0, maxval=0.2)
+    amp = jax.random.uniform(k1, (n, 1), minval=0.0, maxval=0.3)
     t0 = jax.random.uniform(k2, (n, 1), minval=0.010, maxval=0.040)
     width = jax.random.uniform(k3, (n, 1), minval=0.002, maxval=0.015)
     t = (jnp.arange(T, dtype=jnp.float64) * DT_S)[None, :]
