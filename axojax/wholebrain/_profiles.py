@@ -17,30 +17,22 @@ from jaxtyping import Array, ArrayLike, Float
 from .._units import MAX_PLAUSIBLE_STRAIN
 from ..brain import Brain
 from ..fiberstrain import check_time_grid, project_strain_weighted
-from ..headmodel import AbstractHeadModel
+from ..headmodel import AbstractHeadModel, motion
 from ..kinematics import Impact
 
 DEFAULT_CHUNK_VOXELS = 8192
 
 
 @eqx.filter_jit
-def _motion(
-    head_model: AbstractHeadModel, t_s: Float[Array, " time"], ang_acc_rad_s2: Float[Array, "time 3"]
-):
-    """The head model's solve of one impact (once per impact, whatever the number of voxel chunks)."""
-    return head_model.motion(t_s, ang_acc_rad_s2)
-
-
-@eqx.filter_jit
 def _chunk_profiles(
     head_model: AbstractHeadModel,
-    motion,
+    solved,
     coords_mm: Float[Array, "chunk 3"],
     fiber_dir: Float[Array, "chunk k 3"],
     fiber_weight: Float[Array, "chunk k"],
 ) -> Float[Array, "chunk time"]:
-    """Profiles of one voxel chunk [-] in the dtype of the motion, cast to float32 at the end."""
-    strain = head_model.strain_from_motion(motion, coords_mm)
+    """Profiles of one voxel chunk [-] in the dtype of the solved motion, cast to float32 at the end."""
+    strain = head_model.strain_from_motion(solved, coords_mm)
     eps = project_strain_weighted(strain, fiber_dir.astype(strain.dtype), fiber_weight.astype(strain.dtype))
     return eps.astype(jnp.float32)
 
@@ -117,13 +109,13 @@ def impact_profiles(
     coords = np.asarray(brain.coords_mm)[idx]
     dirs = np.asarray(brain.fiber_dir)[idx]
     weights = np.asarray(brain.fiber_weight)[idx]
-    motion = _motion(head_model, t, acc)
+    solved = motion(head_model, t, acc)  # one solve per impact, whatever the number of voxel chunks
     parts = []
     for s in range(0, n_chunks * chunk, chunk):  # fixed-size voxel chunks, vectorised inside
         sl = slice(s, s + chunk)
         parts.append(
             _chunk_profiles(
-                head_model, motion, jnp.asarray(coords[sl]), jnp.asarray(dirs[sl]), jnp.asarray(weights[sl])
+                head_model, solved, jnp.asarray(coords[sl]), jnp.asarray(dirs[sl]), jnp.asarray(weights[sl])
             )
         )
     profiles = jnp.concatenate(parts, axis=0)[:n] if n_chunks > 1 else parts[0][:n]
