@@ -1,8 +1,12 @@
 """axojax.brain: white-matter voxels, coarse cubes and fiber orientations on a brain grid.
 
 The embedded default is the MNI ICBM152 2009a white-matter map shipped in nilearn's wheel (notice:
-`MNI_NOTICE.txt` in this package) with a synthetic, anatomically motivated fiber field."""
+`MNI_NOTICE.txt` in this package) with fiber directions from the 20 AFQ-Browser tracts that ship in `data/` (notice: `data/AFQ_BROWSER_NOTICE.txt`)
+where they pass and a synthetic, anatomically motivated field elsewhere (`Brain.fiber_source`)."""
 
+from ._brain import (
+    FIBER_SOURCES as FIBER_SOURCES,
+)
 from ._brain import (
     Brain as Brain,
 )
@@ -44,4 +48,16 @@ from .io import (
 )
 from .io import (
     read_v1_nifti as read_v1_nifti,
+)
+from .tracts import (
+    Tracts as Tracts,
+)
+from .tracts import (
+    afq_tracts as afq_tracts,
+)
+from .tracts import (
+    tract_fibers as tract_fibers,
+)
+from .tracts import (
+    with_tract_fibers as with_tract_fibers,
 )

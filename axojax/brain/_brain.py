@@ -11,6 +11,8 @@ from jaxtyping import Array, ArrayLike, Bool, Float, Int
 from ._orientation import synthetic_fiber_field
 
 DEFAULT_CUBE_MM = 6.0
+# Where each voxel's fiber directions come from (`Brain.fiber_source`, codes 0..3):
+FIBER_SOURCES = ("synthetic", "tract", "tract_dilated", "given")
 
 
 class Brain(eqx.Module):
@@ -28,6 +30,9 @@ class Brain(eqx.Module):
         cube_id: index 0..n_cubes-1 of the coarse cube (edge `cube_mm`) holding each voxel.
         fiber_dir: unit fiber directions, world frame [-].
         fiber_weight: population weights, each row sums to 1 [-].
+        fiber_source: per voxel, where its fibers come from, an index into `FIBER_SOURCES`: 0 the
+            synthetic field, 1 a tract streamline through the voxel, 2 a streamline through a
+            neighbour (dilation), 3 given (`with_fibers`, a file).
         voxel_size_mm: voxel edge lengths [mm] (static).
         cube_mm: coarse cube edge [mm] (static).
     """
@@ -39,6 +44,7 @@ class Brain(eqx.Module):
     cube_id: Int[Array, " vox"]
     fiber_dir: Float[Array, "vox k 3"]
     fiber_weight: Float[Array, "vox k"]
+    fiber_source: Int[Array, " vox"]
     voxel_size_mm: tuple[float, float, float] = eqx.field(static=True)
     cube_mm: float = eqx.field(static=True)
 
@@ -46,6 +52,8 @@ class Brain(eqx.Module):
         n = self.coords_mm.shape[0]
         if self.voxel_ijk.shape[0] != n or self.cube_id.shape[0] != n or self.fiber_dir.shape[0] != n:
             raise ValueError("Brain: coords_mm, voxel_ijk, cube_id and fiber_dir need the same voxel count")
+        if self.fiber_source.shape != (n,):
+            raise ValueError(f"Brain: fiber_source shape {self.fiber_source.shape} != ({n},)")
         if self.fiber_weight.shape != self.fiber_dir.shape[:2]:
             raise ValueError(
                 f"Brain: fiber_weight shape {self.fiber_weight.shape} != fiber_dir shape[:2] "
@@ -68,7 +76,10 @@ class Brain(eqx.Module):
         return int(np.asarray(self.cube_id).max()) + 1 if self.n_voxels else 0
 
     def with_fibers(
-        self, fiber_dir: Float[ArrayLike, "vox k 3"] | Float[ArrayLike, "vox 3"], fiber_weight=None
+        self,
+        fiber_dir: Float[ArrayLike, "vox k 3"] | Float[ArrayLike, "vox 3"],
+        fiber_weight=None,
+        fiber_source=None,
     ) -> Brain:
         """This brain with new fiber populations.
 
@@ -80,6 +91,8 @@ class Brain(eqx.Module):
                 with weight 1.
                 None: equal weights.
 
+            fiber_source: per-voxel source codes (V,) (`FIBER_SOURCES`); None: 3 ("given") everywhere.
+
         Returns:
             A new `Brain`; this one is unchanged.
 
@@ -87,8 +100,16 @@ class Brain(eqx.Module):
             ValueError: on wrong shapes, NaN, zero-length directions or negative weights.
         """
         dirs, weights = _check_fibers(fiber_dir, fiber_weight, self.n_voxels, "fiber_dir")
+        if fiber_source is None:
+            source = np.full(self.n_voxels, FIBER_SOURCES.index("given"), np.int32)
+        else:
+            source = np.asarray(fiber_source, dtype=np.int32)
+            if source.shape != (self.n_voxels,) or source.min(initial=0) < 0 or source.max(initial=0) > 3:
+                raise ValueError(f"fiber_source: need ({self.n_voxels},) codes in 0..3, got {source.shape}")
         return eqx.tree_at(
-            lambda b: (b.fiber_dir, b.fiber_weight), self, (jnp.asarray(dirs), jnp.asarray(weights))
+            lambda b: (b.fiber_dir, b.fiber_weight, b.fiber_source),
+            self,
+            (jnp.asarray(dirs), jnp.asarray(weights), jnp.asarray(source)),
         )
 
     def to_volume(self, values: ArrayLike, fill: float = 0.0) -> np.ndarray:
@@ -182,6 +203,7 @@ def brain_from_mask(
     mask = mask.astype(bool)
     ijk = np.argwhere(mask)
     coords = ijk @ affine[:3, :3].T + affine[:3, 3]
+    source = np.full(len(ijk), FIBER_SOURCES.index("synthetic" if fiber_dir is None else "given"), np.int32)
     if fiber_dir is None:
         fiber_dir = np.asarray(jax.jit(synthetic_fiber_field)(jnp.asarray(coords, jnp.float32)))
     dirs, weights = _check_fibers(fiber_dir, fiber_weight, len(ijk), "fiber_dir")
@@ -194,6 +216,7 @@ def brain_from_mask(
         cube_id=jnp.asarray(cube_ids(coords, cube_mm)),
         fiber_dir=jnp.asarray(dirs),
         fiber_weight=jnp.asarray(weights),
+        fiber_source=jnp.asarray(source),
         voxel_size_mm=voxel_size,
         cube_mm=float(cube_mm),
     )

@@ -120,24 +120,33 @@ def default_brain(
     *,
     threshold_fraction: float = DEFAULT_THRESHOLD_FRACTION,
     cube_mm: float = DEFAULT_CUBE_MM,
+    tracts: bool = True,
 ) -> Brain:
     """The embedded brain: MNI ICBM152 2009a white matter, block-averaged and thresholded.
 
     At 2 mm and the default threshold (0.38 of the maximum): 92,439 voxels in 6,370 non-empty 6 mm
-    cubes, grid (99, 117, 95), first voxel centre (-97.5, -133.5, -71.5) mm. Fibers: the synthetic
-    field. Copyright notice of the template: axojax/brain/MNI_NOTICE.txt.
+    cubes, grid (99, 117, 95), first voxel centre (-97.5, -133.5, -71.5) mm. Fibers: the mean tangents of
+    the 20 vendored AFQ-Browser tracts where they pass, one voxel around them, and the synthetic field
+    elsewhere (`axojax.brain.tracts.with_tract_fibers`; `Brain.fiber_source` says which). Copyright
+    notices: axojax/brain/MNI_NOTICE.txt (template), axojax/brain/data/AFQ_BROWSER_NOTICE.txt (tracts).
 
     Args:
         resolution_mm: isotropic voxel size [mm], an integer (1, 2, 3, ...).
         threshold_fraction: white matter where the block-averaged probability >= fraction * max.
         cube_mm: coarse cube edge [mm].
+        tracts: False: the synthetic field everywhere.
     """
-    return load_brain(
+    brain = load_brain(
         mni_wm_template_path(),
         resolution_mm=resolution_mm,
         threshold_fraction=threshold_fraction,
         cube_mm=cube_mm,
     )
+    if not tracts:
+        return brain
+    from .tracts import with_tract_fibers
+
+    return with_tract_fibers(brain)
 
 
 # --- orientation readers
