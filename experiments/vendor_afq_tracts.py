@@ -47,8 +47,10 @@ def main(wheel: str) -> None:
         core_mm=np.stack(cores).astype(np.float16),
         names=np.asarray(names, dtype=np.str_),
     )
-    print(f"{TARGET}: {len(names)} tracts, {len(pts)} streamlines, max float16 error {err:.3f} mm, "
-          f"{TARGET.stat().st_size / 1e6:.2f} MB")
+    print(
+        f"{TARGET}: {len(names)} tracts, {len(pts)} streamlines, max float16 error {err:.3f} mm, "
+        f"{TARGET.stat().st_size / 1e6:.2f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """axojax.brain: white-matter voxels, coarse cubes and fiber orientations on a brain grid.
 
 The embedded default is the MNI ICBM152 2009a white-matter map shipped in nilearn's wheel (notice:
-`MNI_NOTICE.txt` in this package) with fiber directions from the 20 AFQ-Browser tracts that ship in `data/` (notice: `data/AFQ_BROWSER_NOTICE.txt`)
-where they pass and a synthetic, anatomically motivated field elsewhere (`Brain.fiber_source`)."""
+`MNI_NOTICE.txt` in this package) with fiber directions from the 20 AFQ-Browser tracts that ship in
+`data/` (notice: `data/AFQ_BROWSER_NOTICE.txt`) where they pass and a synthetic, anatomically motivated
+field elsewhere (`Brain.fiber_source` says which)."""
 
 from ._brain import (
     FIBER_SOURCES as FIBER_SOURCES,

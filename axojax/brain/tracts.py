@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._brain import FIBER_SOURCES, Brain
+from ._brain import Brain
 from ._tracts import box_sum, orientation_tensor_grid, segment_voxels, tract_directions
 
 AFQ_TRACTS_FILE = Path(__file__).parent / "data" / "afq_tracts.npz"
@@ -105,7 +105,9 @@ def afq_tracts(
     if points.ndim != 3 or points.shape[2] != 3 or points.shape[1] < 2:
         raise ValueError(f"{path}: points_mm needs shape (S, N >= 2, 3), got {points.shape}")
     if core.shape != (len(names), points.shape[1], 3):
-        raise ValueError(f"{path}: core_mm needs shape ({len(names)}, {points.shape[1]}, 3), got {core.shape}")
+        raise ValueError(
+            f"{path}: core_mm needs shape ({len(names)}, {points.shape[1]}, 3), got {core.shape}"
+        )
     if tract.shape != (points.shape[0],) or tract.min(initial=0) < 0 or tract.max(initial=0) >= len(names):
         raise ValueError(f"{path}: tract needs {points.shape[0]} indices in 0..{len(names) - 1}")
     if not (np.isfinite(points).all() and np.isfinite(core).all()):

@@ -1,14 +1,24 @@
 """axojax.wholebrain: surrogate injury maps of the whole white matter for one impact.
 
 Head model -> fiber strain profiles of every white-matter voxel (`impact_profiles`, in memory) -> streamed CNN
-surrogate (`predict_maps`, `whole_brain`) -> summary figures (`summary`), NIfTI maps (`io`) and slice figures
-(`report`, needs matplotlib)."""
+surrogate (`predict_maps`, `whole_brain`) -> summary figures (`summary`), NIfTI maps (`io`), figures on the
+MNI T1 (`plot_brain_maps`, nilearn + matplotlib), the interactive page (`write_viewer`), bare slice figures
+(`report`)."""
 
 from ._external import (
     external_profiles as external_profiles,
 )
 from ._external import (
     voxel_of_points as voxel_of_points,
+)
+from ._figures import (
+    hot_spot as hot_spot,
+)
+from ._figures import (
+    on_mni as on_mni,
+)
+from ._figures import (
+    plot_brain_maps as plot_brain_maps,
 )
 from ._maps import (
     DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE,
@@ -63,4 +73,7 @@ from .io import (
 )
 from .report import (
     plot_slices as plot_slices,
+)
+from .viewer import (
+    write_viewer as write_viewer,
 )

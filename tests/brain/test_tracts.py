@@ -19,9 +19,10 @@ def tracts() -> Tracts:
 
 def test_vendored_tracts(tracts):
     assert AFQ_TRACTS_FILE.stat().st_size < 3e6
-    assert "Redistribution and use in source and binary forms" in (
-        AFQ_TRACTS_FILE.parent / "AFQ_BROWSER_NOTICE.txt"
-    ).read_text()
+    assert (
+        "Redistribution and use in source and binary forms"
+        in (AFQ_TRACTS_FILE.parent / "AFQ_BROWSER_NOTICE.txt").read_text()
+    )
     assert tracts.n_tracts == 20 and tracts.n_nodes == 100
     assert tracts.points_mm.shape == (4992, 100, 3) and tracts.core_mm.shape == (20, 100, 3)
     assert np.bincount(tracts.tract, minlength=20).min() >= 30
@@ -39,8 +40,13 @@ def test_vendored_tracts(tracts):
 
 def test_afq_tracts_refuses_bad_file(tmp_path):
     bad = tmp_path / "t.npz"
-    np.savez(bad, points_mm=np.zeros((3, 10, 3)), tract=np.array([0, 1, 5]), core_mm=np.zeros((2, 10, 3)),
-             names=np.array(["a", "b"]))
+    np.savez(
+        bad,
+        points_mm=np.zeros((3, 10, 3)),
+        tract=np.array([0, 1, 5]),
+        core_mm=np.zeros((2, 10, 3)),
+        names=np.array(["a", "b"]),
+    )
     with pytest.raises(ValueError, match=r"t\.npz: tract"):
         afq_tracts(bad)
     np.savez(bad, points_mm=np.zeros((3, 10, 3)))
