@@ -48,23 +48,27 @@ def on_mni(brain: Brain, *, min_fraction: float = 0.5) -> bool:
     return bool(brain.n_voxels) and float(hit.mean()) >= min_fraction
 
 
-def hot_spot(values: Float[ArrayLike, " vox"], brain: Brain) -> np.ndarray:
-    """World coordinates [mm] of the map's hot spot: the white-matter voxel with the largest mean over its
-    3 x 3 x 3 white-matter neighbourhood (a lone extreme voxel does not win); the centre of the white
-    matter when the map is constant."""
-    from scipy.ndimage import uniform_filter
-
+def hot_spot(values: Float[ArrayLike, " vox"], brain: Brain, *, quantile: float = 95.0) -> np.ndarray:
+    """World coordinates [mm] of the cuts through the map's hot spots: along each grid axis, the slice holding
+    the most voxels at or above the map's `quantile` percentile (above its minimum when that percentile is the
+    minimum; ties: the larger sum there), so a cut shows much injured tissue rather than one extreme voxel at
+    the edge of the brain. A constant map: the voxel nearest the centre of the white matter."""
     v = np.asarray(values, np.float64)
     ijk = np.asarray(brain.voxel_ijk)
     coords = np.asarray(brain.coords_mm, np.float64)
     if v.max() <= v.min():
         centre = coords.mean(axis=0)
         return coords[int(np.argmin(np.sum((coords - centre) ** 2, axis=1)))]
-    mask = np.asarray(brain.mask, np.float64)
-    total = uniform_filter(brain.to_volume(v, fill=0.0).astype(np.float64), size=3, mode="constant")
-    count = uniform_filter(mask, size=3, mode="constant")
-    local = total[ijk[:, 0], ijk[:, 1], ijk[:, 2]] / count[ijk[:, 0], ijk[:, 1], ijk[:, 2]]
-    return coords[int(np.argmax(local))]
+    level = float(np.percentile(v, quantile))
+    hot = v >= level if level > v.min() else v > v.min()  # a mostly-zero map: every voxel above zero
+    shape = tuple(int(n) for n in brain.mask.shape)
+    cut = np.zeros(3, np.int64)
+    for axis in range(3):  # three axes; the voxel reductions are bincounts
+        count = np.bincount(ijk[hot, axis], minlength=shape[axis])
+        total = np.bincount(ijk[hot, axis], weights=v[hot], minlength=shape[axis])
+        cut[axis] = int(np.lexsort((total, count))[-1])
+    affine = np.asarray(brain.affine, np.float64)
+    return affine[:3, :3] @ cut + affine[:3, 3]
 
 
 def _label(name: str) -> str:
@@ -230,3 +234,112 @@ def plot_brain_maps(
                 fig.savefig(out, dpi=dpi, facecolor="black")
                 written[name] = out
     return written
+
+
+def _tract_items(tracts: dict) -> list[dict]:
+    if "items" not in tracts:
+        raise ValueError(f"tract figures: no tract results ({tracts.get('skipped', 'no items')})")
+    return list(tracts["items"])
+
+
+def plot_tract_summary(tracts: dict, path: str | os.PathLike, *, dpi: int = 100) -> Path:
+    """Bars of each output's mean per tract (with its p95 as a tick), one panel per output, units on the axes.
+
+    Args:
+        tracts: `tract_summary(...)` (e.g. `summary["tracts"]` of summary.json).
+        path: image file to write.
+        dpi: resolution.
+
+    Raises:
+        ImportError: matplotlib missing. ValueError: `tracts` holds no tract results.
+    """
+    from matplotlib.figure import Figure
+
+    items = _tract_items(tracts)
+    names = list(items[0]["outputs"]) if items else []
+    labels = [f"{it['name']} ({it['n_voxels']})" for it in items]
+    fig = Figure(figsize=(3.2 * max(len(names), 1) + 2.0, 0.28 * len(items) + 1.4))
+    axes = fig.subplots(1, max(len(names), 1), sharey=True, squeeze=False)[0]
+    y = np.arange(len(items))
+    for ax, name in zip(axes, names, strict=False):
+        mean = np.array(
+            [np.nan if it["outputs"][name]["mean"] is None else it["outputs"][name]["mean"] for it in items]
+        )
+        p95 = np.array(
+            [np.nan if it["outputs"][name]["p95"] is None else it["outputs"][name]["p95"] for it in items]
+        )
+        ax.barh(y, mean, color="#7b3294", label="mean")
+        ax.plot(p95, y, "|", color="black", markersize=9, label="p95")
+        ax.set_xlabel(_label(name), fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_xlim(left=0.0)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(y, labels, fontsize=7)
+    axes[0].invert_yaxis()
+    axes[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle("Outputs per tract (AFQ-Browser tracts; voxels in brackets)", fontsize=9)
+    fig.subplots_adjust(
+        left=0.2,
+        right=0.98,
+        bottom=0.9 / fig.get_figheight(),
+        top=1 - 0.45 / fig.get_figheight(),
+        wspace=0.12,
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def plot_tract_profiles(tracts: dict, path: str | os.PathLike, *, dpi: int = 100) -> Path:
+    """Tract profiles: one panel per tract, each output along the core's 100 nodes as a fraction of that
+    output's largest profile value over all tracts (the legend gives it in the output's unit).
+
+    Raises:
+        ImportError: matplotlib missing. ValueError: `tracts` holds no tract results.
+    """
+    from matplotlib.figure import Figure
+
+    items = _tract_items(tracts)
+    names = list(items[0]["profile"]) if items else []
+    prof = {
+        n: np.array([[np.nan if x is None else x for x in it["profile"][n]] for it in items]) for n in names
+    }
+    top = {
+        n: float(np.nanmax(p)) if np.isfinite(p).any() and np.nanmax(p) > 0 else 1.0 for n, p in prof.items()
+    }
+    cols = 5
+    rows = int(np.ceil(len(items) / cols)) or 1
+    fig = Figure(figsize=(2.6 * cols, 1.9 * rows + 0.9))
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    colours = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a")
+    lines = []
+    for k, it in enumerate(items):
+        ax = axes[k // cols, k % cols]
+        for j, n in enumerate(names):
+            (line,) = ax.plot(prof[n][k] / top[n], color=colours[j % len(colours)], lw=1.2)
+            if k == 0:
+                lines.append(line)
+        ax.set_title(it["name"], fontsize=7)
+        ax.tick_params(labelsize=6)
+        ax.set_ylim(0.0, 1.05)
+        ax.grid(alpha=0.3)
+    for k in range(len(items), rows * cols):
+        axes[k // cols, k % cols].set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("node (0: inferior / posterior / left end)", fontsize=6)
+    fig.legend(
+        lines,
+        [f"{n} (1 = {top[n]:.3g} {OUTPUT_UNITS.get(n, '')})" for n in names],
+        loc="upper center",
+        ncol=len(names),
+        fontsize=7,
+        frameon=False,
+    )
+    fig.subplots_adjust(
+        left=0.04, right=0.99, bottom=0.07, top=1 - 0.6 / fig.get_figheight(), hspace=0.4, wspace=0.08
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path

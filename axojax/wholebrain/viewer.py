@@ -26,8 +26,8 @@ from ._summary import OUTPUT_UNITS
 
 VIEWER_BACKGROUND_MM = 2.0  # voxel size of the T1 background in the page
 _EXTERNAL = re.compile(r"""<link[^>]*\bhref\s*=\s*["']https?://[^>]*>""", re.IGNORECASE)
-# brainsprite reads its canvases back (getImageData) on every redraw; Chromium then logs a console warning asking
-# for `willReadFrequently`. Giving 2-D contexts that attribute (before brainsprite runs) silences it and is faster.
+# brainsprite reads its canvases back (getImageData) on every redraw; Chromium then logs a console warning
+# asking for `willReadFrequently`. Giving 2-D contexts that attribute (before brainsprite runs) silences it.
 _READBACK_HINT = (
     "<script>(function () { var get = HTMLCanvasElement.prototype.getContext;"
     " HTMLCanvasElement.prototype.getContext = function (kind, options) {"

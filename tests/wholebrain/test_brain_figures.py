@@ -34,7 +34,7 @@ def maps(mni6):
     return values, r > 0.8
 
 
-def test_hot_spot_prefers_a_bump_to_a_lone_voxel(mni6):
+def test_hot_spot_cuts_through_the_bulk_of_the_hot_voxels(mni6):
     c = np.asarray(mni6.coords_mm, np.float64)
     bump = np.exp(-np.sum((c - np.array([-20.0, 10.0, 20.0])) ** 2, axis=1) / (2 * 10.0**2))
     lone = np.argmin(np.sum((c - np.array([30.0, -60.0, 0.0])) ** 2, axis=1))
@@ -163,3 +163,28 @@ def test_viewer_in_headless_chromium(tmp_path, viewer):
     assert viewer_box.std() > 0.1
     colours = np.unique((viewer_box * 15).astype(np.int32).reshape(-1, 3), axis=0)
     assert len(colours) > 40  # T1 greys and the colour scale, not a blank or single-colour page
+
+
+def test_brain_results_writes_figures_viewer_and_tracts(tmp_path, mni6, maps):
+    from axojax.wholebrain.results import brain_results
+
+    values, ood = maps
+    four = np.concatenate([values, values], axis=1)  # the four outputs of the pipeline
+    tracts, files, notes = brain_results(
+        four,
+        mni6,
+        ood=ood,
+        viewer=tmp_path / "maps" / "index.html",
+        figure=tmp_path / "figures" / "map_slices_x.png",
+        per_output=False,
+        title="bump",
+    )
+    assert notes == [] and len(tracts["items"]) == 20
+    assert set(files) == {"figure_summary", "figure_tracts", "figure_tract_profiles", "viewer"}
+    assert files["figure_tracts"].endswith("figures/tracts_x.png")
+    assert files["figure_tract_profiles"].endswith("figures/tract_profiles_x.png")
+    for p in files.values():
+        assert (tmp_path / p).stat().st_size > 10_000
+    # the right corticospinal tract passes the bump (right corona radiata), the left one does not
+    mean = {it["name"]: it["outputs"]["tau_failure_pct"]["mean"] for it in tracts["items"]}
+    assert mean["Right Corticospinal"] > 5 * mean["Left Corticospinal"]
