@@ -21,7 +21,8 @@ def stage_maps(
     folder: Path | None = None,
     figure: Path | None = None,
 ) -> dict[str, Any]:
-    """Surrogate maps of one impact on every voxel -> NIfTI maps, summary, slice figure.
+    """Surrogate maps of one impact on every voxel -> NIfTI maps, summary (with per-tract results), figures on
+    the brain, viewer page (folder/index.html).
 
     Args:
         out: the run folder.
@@ -38,7 +39,7 @@ def stage_maps(
     from axojax.headmodel import ReducedHeadModel
     from axojax.surrogate import OutOfDistributionWarning
     from axojax.wholebrain import predict_maps, summary, whole_brain, write_maps
-    from axojax.wholebrain.report import plot_slices
+    from axojax.wholebrain.results import brain_results
 
     name = impact.name if name is None else name
     folder = out / "maps" if folder is None else folder
@@ -66,8 +67,16 @@ def stage_maps(
         "warm": {"profiles_s": warm.profiles_s, "inference_s": warm.inference_s},
         "summary": summary(res.values, brain, ood=res.ood),
     }
-    try:
-        plot_slices(res.values, brain, figure, title=f"impact {name}")
-    except ImportError:
-        log("maps: matplotlib not installed, slice figure skipped")
+    tracts, files, notes = brain_results(  # figures on the MNI T1, maps/index.html, per-tract results
+        res.values,
+        brain,
+        ood=res.ood,
+        viewer=folder / "index.html",
+        figure=figure,
+        per_output=folder == out / "maps",
+        title=f"impact {name}",
+    )
+    report["summary"]["tracts"], report["figures"] = tracts, files
+    for note in notes:
+        log(f"maps: {note}")
     return report

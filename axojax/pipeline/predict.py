@@ -7,7 +7,8 @@ Each impact is read, resampled to the surrogate's grid through the anti-aliasing
 its window at the start that keeps the most DAMAGE (`axojax.pipeline.impacts.prepare_impacts`);
 every voxel's profile goes through the surrogate. Output (DIR):
 
-    DIR/<name>/<output>.nii.gz, DIR/<name>/summary.json    per impact (one impact: DIR/ itself)
+    DIR/<name>/<output>.nii.gz, DIR/<name>/summary.json    per impact (one impact: DIR/ itself), with
+        per-tract results; with figures also DIR/<name>/index.html (viewer) and map_slices*.png, tracts*.png
     DIR/impacts.csv, DIR/impacts.json                      one row per impact: DAMAGE (full record,
         window, loss), peak |ω| and |α|, per output p50 / p95 / p99 / max and the volume fractions
         above the thresholds of `axojax.wholebrain.summary`, OOD fraction, inference time
@@ -18,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +73,8 @@ def predict(
         units: units of kinematics files that do not name them (`axojax.kinematics.load_impacts`).
         method: anti-aliasing filter ("cfc180", "butterworth", "none").
         single_folder: a source with exactly one impact writes its maps into `out` itself.
-        figures: slice figure per impact (default: only for a single impact).
+        figures: figures on the brain and the viewer page (DIR/<name>/index.html) per impact (default: only
+            for a single impact); the per-tract results are in every summary.json.
 
     Returns:
         {"rows": [...], "files": {"csv", "json"}, "seconds": wall time [s], "read_s": reading and
@@ -86,14 +89,17 @@ def predict(
     from axojax.kinematics import impact_files, load_impact_set
     from axojax.surrogate import OutOfDistributionWarning, load_surrogate
     from axojax.wholebrain import (
+        DEFAULT_BATCH_SIZE,
         coordinate_regions,
         external_profiles,
         predict_maps,
         summary,
+        voxel_chunks,
         whole_brain,
         write_maps,
     )
-    from axojax.wholebrain.report import plot_slices
+    from axojax.wholebrain._tracts import tract_index
+    from axojax.wholebrain.results import brain_results
 
     from .impacts import prepare_impacts
     from .tissue import load_strain_file
@@ -128,43 +134,73 @@ def predict(
     figures = one if figures is None else figures
     head = ReducedHeadModel()
     regions = coordinate_regions(brain)  # the summary's default regions, built once
-    rows = []
-    for name, item, extra in jobs:
-        folder = out if one else out / safe_name(name)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            if isinstance(item, Path):
-                field = load_strain_file(item)
-                profiles, covered = external_profiles(
-                    field, brain, n_time=n_time, dt_s=model.config.dt_s, where=str(item)
-                )
-                res = predict_maps(model, profiles, name=name)
-                extra["covered_voxels"] = int(covered.sum())
-            else:
-                res = whole_brain(model, head, item, brain)
-        for w in caught:
-            if issubclass(w.category, (OutOfDistributionWarning, RuntimeWarning)):
-                log(f"warning: {name}: {w.message}")
+    tract_idx = tract_index(brain)  # where the AFQ tracts lie on the brain, built once
+    # the voxels and fibers in the fused program's chunks, padded once for every impact
+    chunks = voxel_chunks(brain, DEFAULT_BATCH_SIZE) if impacts is not None else None
+
+    def write(name: str, folder: Path, item: Any, res, extra: dict[str, Any]) -> dict[str, Any]:
+        """Maps, summary.json and the table row of one impact (in the writer thread unless figures)."""
         t_write = time.perf_counter()
         paths = write_maps(folder, brain, res.values)
         summ = summary(res.values, brain, ood=res.ood, regions=regions)
+        summ["tracts"], shown, notes = brain_results(  # per-tract results; figures + index.html if asked
+            res.values,
+            brain,
+            ood=res.ood,
+            viewer=folder / "index.html" if figures else None,
+            figure=folder / "map_slices.png" if figures else None,
+            title=name,
+            index=tract_idx,
+        )
+        for note in notes:
+            log(f"{name}: {note}")
         report = {
             "source": str(impacts if strain is None else item),
             **res.as_dict(),
             **extra,
             "summary": summ,
+            "figures": shown,
         }
         atomic_write_json(folder / "summary.json", report)
-        if figures:
-            try:
-                plot_slices(res.values, brain, folder / "map_slices.png", title=name)
-            except ImportError:
-                pass
         row = _row(name, res, summ, extra)
         row["profiles_s"] = None if res.profiles_s is None else round(res.profiles_s, 4)
         row["write_s"] = round(time.perf_counter() - t_write, 4)
         row["maps"] = str(paths[next(iter(paths))].parent)
-        rows.append(row)
+        return row
+
+    rows: list[dict[str, Any]] = []
+    # impact i's maps are written (NIfTI gzip, summary: host work) while impact i + 1 is computed; at most
+    # one write in flight, so memory stays at two impacts' outputs. Figures use matplotlib: main thread.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="axojax-predict-write")
+    pending: Future | None = None
+    try:
+        for name, item, extra in jobs:
+            folder = out if one else out / safe_name(name)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                if isinstance(item, Path):
+                    field = load_strain_file(item)
+                    profiles, covered = external_profiles(
+                        field, brain, n_time=n_time, dt_s=model.config.dt_s, where=str(item)
+                    )
+                    res = predict_maps(model, profiles, name=name)
+                    extra["covered_voxels"] = int(covered.sum())
+                else:
+                    res = whole_brain(model, head, item, brain, chunks=chunks)
+            for w in caught:
+                if issubclass(w.category, (OutOfDistributionWarning, RuntimeWarning)):
+                    log(f"warning: {name}: {w.message}")
+            if pending is not None:
+                rows.append(pending.result())
+                pending = None
+            if figures:
+                rows.append(write(name, folder, item, res, extra))
+            else:
+                pending = writer.submit(write, name, folder, item, res, extra)
+        if pending is not None:
+            rows.append(pending.result())
+    finally:
+        writer.shutdown(wait=True)
     columns = tuple(dict.fromkeys(k for r in rows for k in r))
     files = {"csv": out / "impacts.csv", "json": out / "impacts.json"}
     write_table(files["csv"], rows, columns)
