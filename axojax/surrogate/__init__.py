@@ -13,8 +13,11 @@ from ._model import SurrogateCNN as SurrogateCNN
 from ._model import SurrogateConfig as SurrogateConfig
 from ._model import profile_features as profile_features
 from ._predict import OutOfDistributionWarning as OutOfDistributionWarning
+from ._predict import apply_inference as apply_inference
 from ._predict import check_inputs as check_inputs
+from ._predict import inference_parts as inference_parts
 from ._predict import predict as predict
+from ._predict import warn_out_of_distribution as warn_out_of_distribution
 from ._train import LearningCurve as LearningCurve
 from ._train import StepContext as StepContext
 from ._train import StepFn as StepFn

@@ -94,6 +94,46 @@ def _pool2(x: Float[Array, "batch time chan"]) -> Float[Array, "batch time2 chan
     return 0.5 * (x[:, 0 : 2 * t2 : 2] + x[:, 1 : 2 * t2 : 2])
 
 
+def _gelu_pool2(x: Float[Array, "batch time chan"]) -> Float[Array, "batch time2 chan"]:
+    """`_pool2(jax.nn.gelu(x))`, the same numbers, with GELU applied to the even and odd samples after
+    slicing, so XLA computes it in one pass without storing the activation (memory-bound otherwise)."""
+    t = x.shape[1]
+    if t < 2:
+        return jax.nn.gelu(x)
+    t2 = t // 2
+    return 0.5 * (jax.nn.gelu(x[:, 0 : 2 * t2 : 2]) + jax.nn.gelu(x[:, 1 : 2 * t2 : 2]))
+
+
+def conv_taps(
+    x: Float[Array, "batch time c_in"], kernel: Float[Array, "k c_in c_out"], bias: Float[Array, " c_out"]
+) -> Float[Array, "batch time c_out"]:
+    """1-D convolution with SAME zero padding as an explicit sum of k x c_in shifted, broadcast products.
+
+    The numbers of `nnx.Conv(c_in, c_out, (k,), padding="SAME")` (cross-correlation, (k - 1) // 2 zeros
+    before, the rest after) up to float32 summation order, out[b, t, o] = bias[o] +
+    sum_{i, c} x[b, t + i - (k - 1) // 2, c] kernel[i, c, o]. For few input channels (the surrogate's
+    first layer has 2) this is one elementwise fusion that XLA CPU runs ~7x faster than its convolution
+    (benchmarks/bench_predict.py); for wide layers the convolution is faster.
+
+    Args:
+        x: channels-last input (B, T, C_in).
+        kernel: weights (k, C_in, C_out), as `nnx.Conv.kernel`.
+        bias: (C_out,).
+
+    Returns:
+        (B, T, C_out).
+    """
+    k, c_in, _ = kernel.shape
+    t = x.shape[1]
+    lo = (k - 1) // 2
+    xp = jnp.pad(x, ((0, 0), (lo, k - 1 - lo), (0, 0)))
+    out = jnp.broadcast_to(bias[None, None, :], (*x.shape[:2], bias.shape[0]))
+    for i in range(k):
+        for c in range(c_in):
+            out = out + xp[:, i : i + t, c : c + 1] * kernel[i, c][None, None, :]
+    return out
+
+
 class SurrogateCNN(nnx.Module):
     """1-D CNN: `(batch, time)` fiber strain [-] -> `(batch, 4)` axon outputs (physical units).
 
@@ -148,7 +188,31 @@ class SurrogateCNN(nnx.Module):
     def __call__(self, profiles: Float[Array, "batch time"]) -> Float[Array, "batch 4"]:
         """Outputs in physical units (see module docstring); the failure percentages are clipped to
         [0, 100] (the regression can undershoot 0 where nothing fails; training uses `normalized`)."""
-        z = self.normalized(profiles)
+        return self._physical(self.normalized(profiles))
+
+    def infer(self, profiles: Float[Array, "batch time"]) -> Float[Array, "batch 4"]:
+        """`__call__` for inference on the CPU: the same outputs to float32 rounding (~1e-6 relative),
+        with the first convolution (2 input channels) as `conv_taps` instead of `nnx.Conv`, fused with the
+        features and their normalisation; the wider layers stay `nnx.Conv`. `axojax.surrogate.predict`
+        and the whole-brain maps use it; training uses `normalized`.
+
+        Args:
+            profiles: fiber strain [-], (B, T) with T = `config.n_time`.
+
+        Returns:
+            (B, 4) outputs in physical units, as `__call__`.
+        """
+        x = profile_features(jnp.asarray(profiles, jnp.float32), self.config.dt_s)
+        x = (x - self.in_mean[...][None, None, :]) / self.in_std[...][None, None, :]
+        first, *rest = self.convs
+        bias = first.bias[...] if first.bias is not None else jnp.zeros(first.out_features, jnp.float32)
+        x = _gelu_pool2(conv_taps(x, first.kernel[...], bias))
+        for conv in rest:
+            x = _gelu_pool2(conv(x))
+        x = jnp.concatenate([jnp.mean(x, axis=1), jnp.max(x, axis=1)], axis=-1)
+        return self._physical(self.head(jax.nn.gelu(self.hidden(x))))
+
+    def _physical(self, z: Float[Array, "batch 4"]) -> Float[Array, "batch 4"]:
         y = z * self.out_std[...][None, :] + self.out_mean[...][None, :]
         return jnp.concatenate([y[:, :2], jnp.clip(y[:, 2:], 0.0, 100.0)], axis=-1)
 

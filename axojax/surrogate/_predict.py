@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +22,50 @@ class OutOfDistributionWarning(UserWarning):
 
 @functools.partial(jax.jit, static_argnums=0)
 def _apply(graphdef, state, profiles):
-    return nnx.merge(graphdef, state)(profiles)
+    return nnx.merge(graphdef, state).infer(profiles)
+
+
+def inference_parts(model: SurrogateCNN) -> tuple[Any, Any]:
+    """The model as (static graph, array state) for `apply_inference` inside a caller's `jax.jit`.
+
+    The graph is hashable (pass it as a static argument), the state a pytree of float32 arrays; split
+    once and reuse both, so repeated calls hit the same compiled program.
+    """
+    return nnx.split(model)
+
+
+def apply_inference(
+    graphdef: Any, state: Any, profiles: Float[Array, "batch time"], margin: float = 0.1
+) -> tuple[Float[Array, "batch 4"], Bool[Array, " batch"]]:
+    """Outputs and out-of-distribution flags of one batch: pure and traceable (no checks, no warning).
+
+    The numbers of `predict(..., check=False)` and `check_inputs(..., margin=margin)` on the same batch,
+    for callers that fuse the surrogate into their own jitted program (`axojax.wholebrain.whole_brain`).
+
+    Args:
+        graphdef, state: from `inference_parts(model)`.
+        profiles: fiber strain [-], float32 (B, T) on the model's grid (not validated here).
+        margin: see `check_inputs` (a Python float: static under jit).
+
+    Returns:
+        (outputs (B, 4) in `predict`'s units, flags (B,) True where out of distribution).
+    """
+    model = nnx.merge(graphdef, state)
+    return model.infer(profiles), model.out_of_distribution(profiles, margin)
+
+
+def warn_out_of_distribution(model: SurrogateCNN, n_flagged: int, n_total: int, margin: float) -> None:
+    """Emit the `OutOfDistributionWarning` of `check_inputs` for `n_flagged` of `n_total` profiles (none
+    when `n_flagged` is 0)."""
+    if n_flagged:
+        warnings.warn(
+            f"surrogate: {n_flagged} of {n_total} profile(s) outside the training range "
+            f"(peak |strain| > {float(model.max_abs_strain[...]):.4g} or peak |rate| > "
+            f"{float(model.max_abs_rate_per_s[...]):.4g} /s, margin {margin:.0%}); "
+            "their predictions are extrapolations",
+            OutOfDistributionWarning,
+            stacklevel=3,
+        )
 
 
 def _apply_rows(profiles, graphdef, state):
@@ -76,16 +120,7 @@ def check_inputs(
     graphdef, state = nnx.split(model)
     flags = _ood(graphdef, state, x, float(margin))
     if warn:
-        n = int(jnp.sum(flags))
-        if n:
-            warnings.warn(
-                f"surrogate: {n} of {x.shape[0]} profile(s) outside the training range "
-                f"(peak |strain| > {float(model.max_abs_strain[...]):.4g} or peak |rate| > "
-                f"{float(model.max_abs_rate_per_s[...]):.4g} /s, margin {margin:.0%}); "
-                "their predictions are extrapolations",
-                OutOfDistributionWarning,
-                stacklevel=3,
-            )
+        warn_out_of_distribution(model, int(jnp.sum(flags)), x.shape[0], margin)
     return flags
 
 

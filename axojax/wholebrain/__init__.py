@@ -36,7 +36,13 @@ from ._profiles import (
     DEFAULT_CHUNK_VOXELS as DEFAULT_CHUNK_VOXELS,
 )
 from ._profiles import (
+    VoxelChunks as VoxelChunks,
+)
+from ._profiles import (
     impact_profiles as impact_profiles,
+)
+from ._profiles import (
+    voxel_chunks as voxel_chunks,
 )
 from ._regions import (
     RegionAtlas as RegionAtlas,

@@ -1,4 +1,11 @@
-"""Whole-brain prediction: profiles of every voxel -> surrogate outputs, with OOD flags and timings."""
+"""Whole-brain prediction: profiles of every voxel -> surrogate outputs, with OOD flags and timings.
+
+`whole_brain` runs one impact as ONE jitted program (`_fused_maps`): the head model's solve, then a
+`lax.map` over fixed-size voxel chunks, each chunk's fiber strain profiles -> OOD flags -> surrogate
+outputs, so no profile goes back to the host and a brain of any size compiles once per (brain, chunk,
+model). `fused=False` keeps the earlier path (all profiles by `impact_profiles`, then `predict_maps`),
+the reference the fused program is tested against.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,33 @@ import dataclasses
 import time
 from typing import Any
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
-from jaxtyping import ArrayLike, Bool, Float
+from jaxtyping import Array, ArrayLike, Bool, Float
 
 from ..brain import Brain
 from ..headmodel import AbstractHeadModel
 from ..kinematics import Impact
-from ..surrogate import OUTPUT_NAMES, SurrogateCNN, check_inputs, predict
-from ._profiles import DEFAULT_CHUNK_VOXELS, _impact_grid, impact_profiles
+from ..surrogate import (
+    OUTPUT_NAMES,
+    SurrogateCNN,
+    apply_inference,
+    check_inputs,
+    inference_parts,
+    predict,
+    warn_out_of_distribution,
+)
+from ._profiles import (
+    DEFAULT_CHUNK_VOXELS,
+    VoxelChunks,
+    _impact_grid,
+    _raise_on_bad_profiles,
+    chunk_fiber_strain,
+    impact_profiles,
+    voxel_chunks,
+)
 
 DEFAULT_BATCH_SIZE = 2048  # fastest on the 2-core CPU (benchmarks/bench_wholebrain.py): cache-sized
 
@@ -105,6 +130,32 @@ def predict_maps(
     )
 
 
+@eqx.filter_jit
+def _fused_maps(
+    head_model: AbstractHeadModel,
+    graphdef,
+    state,
+    t_s: Float[Array, " time"],
+    ang_acc_rad_s2: Float[Array, "time 3"],
+    chunks: VoxelChunks,
+    margin: float,
+) -> tuple[Float[Array, "vox 4"], Bool[Array, " vox"], Bool[Array, ""], Float[Array, ""]]:
+    """One impact on every voxel: (outputs (V, 4), OOD flags (V,), all profiles finite, peak |eps| [-])."""
+    solved = head_model.motion(t_s, ang_acc_rad_s2)
+
+    def one_chunk(args):
+        coords, dirs, weights = args
+        eps = chunk_fiber_strain(head_model, solved, coords, dirs, weights).astype(jnp.float32)
+        values, flags = apply_inference(graphdef, state, eps, margin)
+        return values, flags, jnp.all(jnp.isfinite(eps)), jnp.max(jnp.abs(eps), initial=0.0)
+
+    values, flags, finite, peak = jax.lax.map(
+        one_chunk, (chunks.coords_mm, chunks.fiber_dir, chunks.fiber_weight)
+    )
+    n = chunks.n_voxels
+    return values.reshape(-1, values.shape[-1])[:n], flags.reshape(-1)[:n], jnp.all(finite), jnp.max(peak)
+
+
 def whole_brain(
     model: SurrogateCNN,
     head_model: AbstractHeadModel,
@@ -116,8 +167,14 @@ def whole_brain(
     batch_size: int = DEFAULT_BATCH_SIZE,
     margin: float = 0.1,
     warn: bool = True,
+    fused: bool = True,
+    chunks: VoxelChunks | None = None,
 ) -> WholeBrainResult:
     """Axonal injury maps of one impact: head model -> fiber strain profiles -> surrogate, every voxel.
+
+    Fused (default): one compiled program per impact (module docstring) over voxel chunks of `batch_size`
+    (or the given `chunks`); the outputs and flags of the unfused path to float32 rounding (tested to
+    1e-5 relative), several times faster on the CPU (benchmarks/bench_predict.py).
 
     Args:
         model: a trained `SurrogateCNN`; its grid (`config.n_time` samples at `config.dt_s`) must match the
@@ -127,13 +184,17 @@ def whole_brain(
             100 ms at 1 ms), or any record together with `t_s`.
         brain: white-matter voxels [mm] and fibers.
         t_s: profile time grid [s] (see `impact_profiles`); None: the impact's samples.
-        chunk_voxels: voxels per compiled profile chunk.
-        batch_size: profiles per compiled inference batch.
+        chunk_voxels: voxels per compiled profile chunk (unfused path).
+        batch_size: profiles per compiled inference batch; the fused path's voxel chunk.
         margin: OOD tolerance, see `axojax.surrogate.check_inputs`.
         warn: warn when voxels are out of distribution.
+        fused: one program per impact (True) or profiles first, then the surrogate (False).
+        chunks: `voxel_chunks(brain, batch_size)` built once for many impacts (fused path; default: built
+            here from `brain`).
 
     Returns:
-        A `WholeBrainResult` named after the impact, with both timings.
+        A `WholeBrainResult` named after the impact. Unfused: both timings; fused: `profiles_s` None and
+        `inference_s` the whole program (solve, profiles, OOD check, surrogate, results on the host).
 
     Raises:
         ValueError: a profile grid that is not uniform or does not match the surrogate's (samples, step;
@@ -159,6 +220,30 @@ def whole_brain(
         raise ValueError(
             f"impact {impact.name!r}: sampled at dt {dt_mean:g} s, the surrogate expects {dt_model:g} s; "
             "resample the impact first"
+        )
+    if fused and brain.n_voxels:
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if chunks is None:
+            chunks = voxel_chunks(brain, batch_size)
+        elif chunks.n_voxels != brain.n_voxels:
+            raise ValueError(f"chunks hold {chunks.n_voxels} voxels, the brain {brain.n_voxels}")
+        t_grid, acc = _impact_grid(impact, t_s)
+        graphdef, state = inference_parts(model)
+        start = time.perf_counter()
+        out = _fused_maps(head_model, graphdef, state, t_grid, acc, chunks, float(margin))
+        values, flags, finite, peak = jax.device_get(out)
+        elapsed = time.perf_counter() - start
+        _raise_on_bad_profiles(impact.name, finite, peak)
+        flags = np.asarray(flags, dtype=bool)
+        if warn:
+            warn_out_of_distribution(model, int(flags.sum()), flags.shape[0], float(margin))
+        return WholeBrainResult(
+            name=impact.name,
+            values=np.asarray(values, dtype=np.float32),
+            ood=flags,
+            profiles_s=None,
+            inference_s=elapsed,
         )
     start = time.perf_counter()
     profiles = impact_profiles(head_model, impact, brain, t_s=t_s, chunk_voxels=chunk_voxels)

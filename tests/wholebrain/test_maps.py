@@ -5,10 +5,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from axojax.headmodel import ReducedHeadModel
+from axojax.headmodel import AbstractHeadModel, ReducedHeadModel
 from axojax.kinematics import Impact
 from axojax.surrogate import OUTPUT_NAMES, OutOfDistributionWarning, predict
-from axojax.wholebrain import WholeBrainResult, impact_profiles, predict_maps, summary, whole_brain
+from axojax.wholebrain import (
+    VoxelChunks,
+    WholeBrainResult,
+    impact_profiles,
+    predict_maps,
+    summary,
+    voxel_chunks,
+    whole_brain,
+)
 
 from .conftest import CHUNK, DT_S
 
@@ -24,7 +32,7 @@ def test_whole_brain_end_to_end(small_brain, impact, tiny_surrogate):
     assert res.values.shape == (small_brain.n_voxels, 4) and res.values.dtype == np.float32
     assert np.isfinite(res.values).all()
     assert res.ood.shape == (small_brain.n_voxels,) and res.ood.dtype == bool and not res.ood.any()
-    assert res.profiles_s > 0 and res.inference_s > 0
+    assert res.profiles_s is None and res.inference_s > 0  # fused: one program, one timing
     profiles = impact_profiles(HEAD, impact, small_brain, chunk_voxels=CHUNK)
     np.testing.assert_allclose(
         res.values, predict(tiny_surrogate, profiles, batch_size=700, check=False), rtol=1e-5, atol=1e-5
@@ -33,6 +41,51 @@ def test_whole_brain_end_to_end(small_brain, impact, tiny_surrogate):
     assert meta["n_voxels"] == small_brain.n_voxels and meta["n_ood"] == 0
     json.dumps(meta, allow_nan=False)
     json.dumps(summary(res.values, small_brain, ood=res.ood), allow_nan=False)
+
+
+class _ViaTensors(AbstractHeadModel):
+    """The reduced model seen as any head model: the fused program takes the strain-tensor branch."""
+
+    inner: ReducedHeadModel
+
+    def damage(self, t_s, ang_acc_rad_s2):
+        return self.inner.damage(t_s, ang_acc_rad_s2)
+
+    def motion(self, t_s, ang_acc_rad_s2):
+        return self.inner.motion(t_s, ang_acc_rad_s2)
+
+    def strain_from_motion(self, motion, coords_mm):
+        return self.inner.strain_from_motion(motion, coords_mm)
+
+
+@pytest.mark.parametrize("dtype", [np.float32])  # float64 impacts: test_whole_brain_end_to_end
+def test_fused_program_equals_profiles_then_surrogate(small_brain, impact, tiny_surrogate, dtype):
+    """One jitted program per impact (closed-form twist projection, first conv as taps) gives the outputs
+    and OOD flags of the earlier path (all profiles, then the chunked surrogate) to float32 rounding."""
+    imp = Impact(
+        impact.t_s.astype(dtype),
+        impact.ang_vel_rad_s.astype(dtype),
+        impact.ang_acc_rad_s2.astype(dtype),
+        name=impact.name,
+    )
+    profiles = impact_profiles(HEAD, imp, small_brain, chunk_voxels=CHUNK)
+    peak = np.abs(np.asarray(profiles)).max(axis=1)
+    tiny_surrogate.max_abs_strain[...] = jnp.asarray(np.median(peak), jnp.float32)  # half the voxels OOD
+    with pytest.warns(OutOfDistributionWarning):
+        ref = whole_brain(tiny_surrogate, HEAD, imp, small_brain, fused=False, chunk_voxels=CHUNK, margin=0.0)
+    chunks = voxel_chunks(small_brain, 700)  # 3 chunks, the last one padded
+    for head in (HEAD, _ViaTensors(HEAD)):
+        with pytest.warns(OutOfDistributionWarning, match=f"{int(ref.ood.sum())} of {small_brain.n_voxels}"):
+            res = whole_brain(tiny_surrogate, head, imp, small_brain, chunks=chunks, margin=0.0)
+        scale = np.maximum(np.abs(ref.values).max(axis=0), 1e-6)  # per output; clipped columns may be 0
+        np.testing.assert_allclose(res.values / scale, ref.values / scale, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(res.ood, ref.ood)
+        assert 0.3 < res.ood.mean() < 0.7
+    direct = np.asarray(tiny_surrogate(jnp.asarray(profiles)))  # the model itself, unchunked
+    np.testing.assert_allclose(res.values / scale, direct / scale, rtol=1e-5, atol=1e-5)
+    other = VoxelChunks(chunks.coords_mm, chunks.fiber_dir, chunks.fiber_weight, n_voxels=5)
+    with pytest.raises(ValueError, match="chunks hold 5 voxels"):
+        whole_brain(tiny_surrogate, HEAD, imp, small_brain, chunks=other)
 
 
 def test_ood_flags_and_warning(small_brain, impact, tiny_surrogate):
