@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +89,12 @@ def predict(
     from axojax.kinematics import impact_files, load_impact_set
     from axojax.surrogate import OutOfDistributionWarning, load_surrogate
     from axojax.wholebrain import (
+        DEFAULT_BATCH_SIZE,
         coordinate_regions,
         external_profiles,
         predict_maps,
         summary,
+        voxel_chunks,
         whole_brain,
         write_maps,
     )
@@ -132,23 +135,11 @@ def predict(
     head = ReducedHeadModel()
     regions = coordinate_regions(brain)  # the summary's default regions, built once
     tract_idx = tract_index(brain)  # where the AFQ tracts lie on the brain, built once
-    rows = []
-    for name, item, extra in jobs:
-        folder = out if one else out / safe_name(name)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            if isinstance(item, Path):
-                field = load_strain_file(item)
-                profiles, covered = external_profiles(
-                    field, brain, n_time=n_time, dt_s=model.config.dt_s, where=str(item)
-                )
-                res = predict_maps(model, profiles, name=name)
-                extra["covered_voxels"] = int(covered.sum())
-            else:
-                res = whole_brain(model, head, item, brain)
-        for w in caught:
-            if issubclass(w.category, (OutOfDistributionWarning, RuntimeWarning)):
-                log(f"warning: {name}: {w.message}")
+    # the voxels and fibers in the fused program's chunks, padded once for every impact
+    chunks = voxel_chunks(brain, DEFAULT_BATCH_SIZE) if impacts is not None else None
+
+    def write(name: str, folder: Path, item: Any, res, extra: dict[str, Any]) -> dict[str, Any]:
+        """Maps, summary.json and the table row of one impact (in the writer thread unless figures)."""
         t_write = time.perf_counter()
         paths = write_maps(folder, brain, res.values)
         summ = summary(res.values, brain, ood=res.ood, regions=regions)
@@ -175,7 +166,41 @@ def predict(
         row["profiles_s"] = None if res.profiles_s is None else round(res.profiles_s, 4)
         row["write_s"] = round(time.perf_counter() - t_write, 4)
         row["maps"] = str(paths[next(iter(paths))].parent)
-        rows.append(row)
+        return row
+
+    rows: list[dict[str, Any]] = []
+    # impact i's maps are written (NIfTI gzip, summary: host work) while impact i + 1 is computed; at most
+    # one write in flight, so memory stays at two impacts' outputs. Figures use matplotlib: main thread.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="axojax-predict-write")
+    pending: Future | None = None
+    try:
+        for name, item, extra in jobs:
+            folder = out if one else out / safe_name(name)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                if isinstance(item, Path):
+                    field = load_strain_file(item)
+                    profiles, covered = external_profiles(
+                        field, brain, n_time=n_time, dt_s=model.config.dt_s, where=str(item)
+                    )
+                    res = predict_maps(model, profiles, name=name)
+                    extra["covered_voxels"] = int(covered.sum())
+                else:
+                    res = whole_brain(model, head, item, brain, chunks=chunks)
+            for w in caught:
+                if issubclass(w.category, (OutOfDistributionWarning, RuntimeWarning)):
+                    log(f"warning: {name}: {w.message}")
+            if pending is not None:
+                rows.append(pending.result())
+                pending = None
+            if figures:
+                rows.append(write(name, folder, item, res, extra))
+            else:
+                pending = writer.submit(write, name, folder, item, res, extra)
+        if pending is not None:
+            rows.append(pending.result())
+    finally:
+        writer.shutdown(wait=True)
     columns = tuple(dict.fromkeys(k for r in rows for k in r))
     files = {"csv": out / "impacts.csv", "json": out / "impacts.json"}
     write_table(files["csv"], rows, columns)
