@@ -89,13 +89,13 @@ def predict(
     from axojax.kinematics import impact_files, load_impact_set
     from axojax.surrogate import OutOfDistributionWarning, load_surrogate
     from axojax.wholebrain import (
-        DEFAULT_BATCH_SIZE,
+        FUSED_CHUNK_VOXELS,
         coordinate_regions,
         external_profiles,
         predict_maps,
         summary,
         voxel_chunks,
-        whole_brain,
+        whole_brain_many,
         write_maps,
     )
     from axojax.wholebrain._tracts import tract_index
@@ -135,8 +135,15 @@ def predict(
     head = ReducedHeadModel()
     regions = coordinate_regions(brain)  # the summary's default regions, built once
     tract_idx = tract_index(brain)  # where the AFQ tracts lie on the brain, built once
-    # the voxels and fibers in the fused program's chunks, padded once for every impact
-    chunks = voxel_chunks(brain, DEFAULT_BATCH_SIZE) if impacts is not None else None
+    # impacts: one fused program each, the brain chunked once, the next impact dispatched before this one
+    # is collected (two programs side by side on the two cores)
+    results = (
+        whole_brain_many(
+            model, head, (item for _, item, _ in jobs), brain, chunks=voxel_chunks(brain, FUSED_CHUNK_VOXELS)
+        )
+        if impacts is not None
+        else None
+    )
 
     def write(name: str, folder: Path, item: Any, res, extra: dict[str, Any]) -> dict[str, Any]:
         """Maps, summary.json and the table row of one impact (in the writer thread unless figures)."""
@@ -186,7 +193,8 @@ def predict(
                     res = predict_maps(model, profiles, name=name)
                     extra["covered_voxels"] = int(covered.sum())
                 else:
-                    res = whole_brain(model, head, item, brain, chunks=chunks)
+                    assert results is not None  # impacts, not strain files
+                    res = next(results)
             for w in caught:
                 if issubclass(w.category, (OutOfDistributionWarning, RuntimeWarning)):
                     log(f"warning: {name}: {w.message}")

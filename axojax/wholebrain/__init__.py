@@ -24,6 +24,9 @@ from ._maps import (
     DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE,
 )
 from ._maps import (
+    FUSED_CHUNK_VOXELS as FUSED_CHUNK_VOXELS,
+)
+from ._maps import (
     WholeBrainResult as WholeBrainResult,
 )
 from ._maps import (
@@ -31,6 +34,9 @@ from ._maps import (
 )
 from ._maps import (
     whole_brain as whole_brain,
+)
+from ._maps import (
+    whole_brain_many as whole_brain_many,
 )
 from ._profiles import (
     DEFAULT_CHUNK_VOXELS as DEFAULT_CHUNK_VOXELS,

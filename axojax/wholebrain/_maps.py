@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import equinox as eqx
@@ -42,6 +44,9 @@ from ._profiles import (
 )
 
 DEFAULT_BATCH_SIZE = 2048  # fastest on the 2-core CPU (benchmarks/bench_wholebrain.py): cache-sized
+# voxels per lax.map step of the fused program: each layer's activations (256 x 100 x 16 floats, 1.6 MB)
+# stay in the 2 MB L2 of a core; 128 and 384-1024 were 5-60 % slower (benchmarks/bench_predict.py notes)
+FUSED_CHUNK_VOXELS = 256
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -156,50 +161,8 @@ def _fused_maps(
     return values.reshape(-1, values.shape[-1])[:n], flags.reshape(-1)[:n], jnp.all(finite), jnp.max(peak)
 
 
-def whole_brain(
-    model: SurrogateCNN,
-    head_model: AbstractHeadModel,
-    impact: Impact,
-    brain: Brain,
-    *,
-    t_s: Float[ArrayLike, " time"] | None = None,
-    chunk_voxels: int = DEFAULT_CHUNK_VOXELS,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    margin: float = 0.1,
-    warn: bool = True,
-    fused: bool = True,
-    chunks: VoxelChunks | None = None,
-) -> WholeBrainResult:
-    """Axonal injury maps of one impact: head model -> fiber strain profiles -> surrogate, every voxel.
-
-    Fused (default): one compiled program per impact (module docstring) over voxel chunks of `batch_size`
-    (or the given `chunks`); the outputs and flags of the unfused path to float32 rounding (tested to
-    1e-5 relative), several times faster on the CPU (benchmarks/bench_predict.py).
-
-    Args:
-        model: a trained `SurrogateCNN`; its grid (`config.n_time` samples at `config.dt_s`) must match the
-            profile grid.
-        head_model: e.g. `axojax.headmodel.ReducedHeadModel()`.
-        impact: one impact on the surrogate's grid (e.g. `axojax.kinematics.resample_impact(imp)` for
-            100 ms at 1 ms), or any record together with `t_s`.
-        brain: white-matter voxels [mm] and fibers.
-        t_s: profile time grid [s] (see `impact_profiles`); None: the impact's samples.
-        chunk_voxels: voxels per compiled profile chunk (unfused path).
-        batch_size: profiles per compiled inference batch; the fused path's voxel chunk.
-        margin: OOD tolerance, see `axojax.surrogate.check_inputs`.
-        warn: warn when voxels are out of distribution.
-        fused: one program per impact (True) or profiles first, then the surrogate (False).
-        chunks: `voxel_chunks(brain, batch_size)` built once for many impacts (fused path; default: built
-            here from `brain`).
-
-    Returns:
-        A `WholeBrainResult` named after the impact. Unfused: both timings; fused: `profiles_s` None and
-        `inference_s` the whole program (solve, profiles, OOD check, surrogate, results on the host).
-
-    Raises:
-        ValueError: a profile grid that is not uniform or does not match the surrogate's (samples, step;
-            checked before any strain is computed), or the errors of `impact_profiles`.
-    """
+def _check_grid(model: SurrogateCNN, impact: Impact, t_s: Float[ArrayLike, " time"] | None) -> float:
+    """The profile grid's mean step [s]; ValueError unless it is uniform and the surrogate's."""
     t, _ = _impact_grid(impact, t_s)
     t = np.asarray(t, dtype=np.float64)
     n_time, dt_model = model.config.n_time, model.config.dt_s
@@ -221,30 +184,148 @@ def whole_brain(
             f"impact {impact.name!r}: sampled at dt {dt_mean:g} s, the surrogate expects {dt_model:g} s; "
             "resample the impact first"
         )
+    return dt_mean
+
+
+def _chunks_for(brain: Brain, chunks: VoxelChunks | None) -> VoxelChunks:
+    if chunks is None:
+        return voxel_chunks(brain, FUSED_CHUNK_VOXELS)
+    if chunks.n_voxels != brain.n_voxels:
+        raise ValueError(f"chunks hold {chunks.n_voxels} voxels, the brain {brain.n_voxels}")
+    return chunks
+
+
+def _collect(
+    model: SurrogateCNN, name: str, out: Any, since: float, margin: float, warn: bool
+) -> WholeBrainResult:
+    """The host side of one dispatched fused program: wait, check the profiles, flag, time."""
+    values, flags, finite, peak = jax.device_get(out)
+    elapsed = time.perf_counter() - since
+    _raise_on_bad_profiles(name, finite, peak)
+    flags = np.asarray(flags, dtype=bool)
+    if warn:
+        warn_out_of_distribution(model, int(flags.sum()), flags.shape[0], margin)
+    return WholeBrainResult(
+        name=name,
+        values=np.asarray(values, dtype=np.float32),
+        ood=flags,
+        profiles_s=None,
+        inference_s=elapsed,
+    )
+
+
+def whole_brain_many(
+    model: SurrogateCNN,
+    head_model: AbstractHeadModel,
+    impacts: Iterable[Impact],
+    brain: Brain,
+    *,
+    t_s: Float[ArrayLike, " time"] | None = None,
+    margin: float = 0.1,
+    warn: bool = True,
+    chunks: VoxelChunks | None = None,
+    in_flight: int = 2,
+) -> Iterator[WholeBrainResult]:
+    """`whole_brain` (fused) of each impact in order, with up to `in_flight` programs running at once.
+
+    Impact i + 1 is dispatched before impact i is collected, so on a multi-core CPU the two programs run
+    side by side (XLA keeps each chunk's small ops mostly on one core) and the caller's host work on
+    result i (writing maps) overlaps the computation of i + 1. The brain is chunked once for all impacts.
+
+    Args:
+        model, head_model, brain, t_s, margin, warn: as `whole_brain`.
+        impacts: impacts on the surrogate's grid (any iterable; consumed lazily).
+        chunks: `voxel_chunks(brain, n)` (default: `FUSED_CHUNK_VOXELS` voxels per chunk).
+        in_flight: programs dispatched ahead, >= 1 (1: one at a time).
+
+    Yields:
+        One `WholeBrainResult` per impact, in order; `inference_s` is the wall time from when the impact
+        became the oldest one in flight to its results on the host (these sum to the compute wall time).
+
+    Raises:
+        ValueError: as `whole_brain` (grid checked at dispatch, profile checks at collection), or
+            `in_flight` < 1.
+    """
+    if int(in_flight) < 1:
+        raise ValueError(f"in_flight must be >= 1, got {in_flight}")
+    if brain.n_voxels == 0:
+        for impact in impacts:
+            yield whole_brain(model, head_model, impact, brain, t_s=t_s, margin=margin, warn=warn)
+        return
+    chunks = _chunks_for(brain, chunks)
+    graphdef, state = inference_parts(model)
+    queue: deque[tuple[str, Any]] = deque()
+    since = time.perf_counter()
+    for impact in impacts:
+        _check_grid(model, impact, t_s)
+        t_grid, acc = _impact_grid(impact, t_s)
+        out = _fused_maps(head_model, graphdef, state, t_grid, acc, chunks, float(margin))  # async dispatch
+        queue.append((impact.name, out))
+        if len(queue) >= int(in_flight):
+            name, out = queue.popleft()
+            result = _collect(model, name, out, since, float(margin), warn)
+            yield result
+            since = time.perf_counter()
+    while queue:
+        name, out = queue.popleft()
+        result = _collect(model, name, out, since, float(margin), warn)
+        yield result
+        since = time.perf_counter()
+
+
+def whole_brain(
+    model: SurrogateCNN,
+    head_model: AbstractHeadModel,
+    impact: Impact,
+    brain: Brain,
+    *,
+    t_s: Float[ArrayLike, " time"] | None = None,
+    chunk_voxels: int = DEFAULT_CHUNK_VOXELS,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    margin: float = 0.1,
+    warn: bool = True,
+    fused: bool = True,
+    chunks: VoxelChunks | None = None,
+) -> WholeBrainResult:
+    """Axonal injury maps of one impact: head model -> fiber strain profiles -> surrogate, every voxel.
+
+    Fused (default): one compiled program per impact (module docstring) over voxel chunks of
+    `FUSED_CHUNK_VOXELS` (or the given `chunks`); the outputs and flags of the unfused path to float32
+    rounding (tested to 1e-5 of each output's maximum), several times faster on the CPU
+    (benchmarks/bench_predict.py). For many impacts, `whole_brain_many` keeps two programs in flight.
+
+    Args:
+        model: a trained `SurrogateCNN`; its grid (`config.n_time` samples at `config.dt_s`) must match the
+            profile grid.
+        head_model: e.g. `axojax.headmodel.ReducedHeadModel()`.
+        impact: one impact on the surrogate's grid (e.g. `axojax.kinematics.resample_impact(imp)` for
+            100 ms at 1 ms), or any record together with `t_s`.
+        brain: white-matter voxels [mm] and fibers.
+        t_s: profile time grid [s] (see `impact_profiles`); None: the impact's samples.
+        chunk_voxels: voxels per compiled profile chunk (unfused path).
+        batch_size: profiles per compiled inference batch (unfused path).
+        margin: OOD tolerance, see `axojax.surrogate.check_inputs`.
+        warn: warn when voxels are out of distribution.
+        fused: one program per impact (True) or profiles first, then the surrogate (False).
+        chunks: `voxel_chunks(brain, n)` built once for many impacts (fused path; default: built here with
+            `FUSED_CHUNK_VOXELS`).
+
+    Returns:
+        A `WholeBrainResult` named after the impact. Unfused: both timings; fused: `profiles_s` None and
+        `inference_s` the whole program (solve, profiles, OOD check, surrogate, results on the host).
+
+    Raises:
+        ValueError: a profile grid that is not uniform or does not match the surrogate's (samples, step;
+            checked before any strain is computed), or the errors of `impact_profiles`.
+    """
+    dt_mean = _check_grid(model, impact, t_s)
     if fused and brain.n_voxels:
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if chunks is None:
-            chunks = voxel_chunks(brain, batch_size)
-        elif chunks.n_voxels != brain.n_voxels:
-            raise ValueError(f"chunks hold {chunks.n_voxels} voxels, the brain {brain.n_voxels}")
+        chunks = _chunks_for(brain, chunks)
         t_grid, acc = _impact_grid(impact, t_s)
         graphdef, state = inference_parts(model)
         start = time.perf_counter()
         out = _fused_maps(head_model, graphdef, state, t_grid, acc, chunks, float(margin))
-        values, flags, finite, peak = jax.device_get(out)
-        elapsed = time.perf_counter() - start
-        _raise_on_bad_profiles(impact.name, finite, peak)
-        flags = np.asarray(flags, dtype=bool)
-        if warn:
-            warn_out_of_distribution(model, int(flags.sum()), flags.shape[0], float(margin))
-        return WholeBrainResult(
-            name=impact.name,
-            values=np.asarray(values, dtype=np.float32),
-            ood=flags,
-            profiles_s=None,
-            inference_s=elapsed,
-        )
+        return _collect(model, impact.name, out, start, float(margin), warn)
     start = time.perf_counter()
     profiles = impact_profiles(head_model, impact, brain, t_s=t_s, chunk_voxels=chunk_voxels)
     profiles.block_until_ready()

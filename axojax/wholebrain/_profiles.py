@@ -3,7 +3,11 @@
 The head model gives the Green-Lagrange strain history E(x, t) at the voxel centres; it is projected on the
 brain's fiber populations, eps_f = sum_k w_k n_k^T E n_k, exactly as `axojax.fiberstrain.build_profiles` does
 for its store, but without files: one jitted program per fixed-size voxel chunk (the last chunk padded by
-repeating its last voxel), so a brain of any size compiles once per chunk size.
+repeating its last voxel), so a brain of any size compiles once per chunk size (`impact_profiles`).
+
+For the fused whole-brain program (`axojax.wholebrain.whole_brain`): `voxel_chunks` pads and reshapes a
+brain once, `chunk_fiber_strain` gives one chunk's profiles inside a caller's jit (the reduced model's
+twist mode in closed form, without the (voxel, time, 3, 3) tensors).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from axojax.wholebrain import (
     summary,
     voxel_chunks,
     whole_brain,
+    whole_brain_many,
 )
 
 from .conftest import CHUNK, DT_S
@@ -86,6 +87,24 @@ def test_fused_program_equals_profiles_then_surrogate(small_brain, impact, tiny_
     other = VoxelChunks(chunks.coords_mm, chunks.fiber_dir, chunks.fiber_weight, n_voxels=5)
     with pytest.raises(ValueError, match="chunks hold 5 voxels"):
         whole_brain(tiny_surrogate, HEAD, imp, small_brain, chunks=other)
+
+
+def test_whole_brain_many_keeps_order_and_numbers(small_brain, impact, tiny_surrogate):
+    """Two programs in flight: each impact's result is whole_brain's, in the impacts' order."""
+    chunks = voxel_chunks(small_brain, 700)
+    scaled = [
+        Impact(impact.t_s, f * impact.ang_vel_rad_s, f * impact.ang_acc_rad_s2, name=f"x{f}")
+        for f in (0.5, 1.0, 2.0)
+    ]
+    many = list(whole_brain_many(tiny_surrogate, HEAD, iter(scaled), small_brain, chunks=chunks))
+    assert [r.name for r in many] == ["x0.5", "x1.0", "x2.0"]
+    for imp, res in zip(scaled, many, strict=True):
+        one = whole_brain(tiny_surrogate, HEAD, imp, small_brain, chunks=chunks)
+        np.testing.assert_array_equal(res.values, one.values)
+        assert res.inference_s > 0 and res.profiles_s is None
+    assert not np.array_equal(many[0].values, many[2].values)
+    with pytest.raises(ValueError, match="in_flight"):
+        next(whole_brain_many(tiny_surrogate, HEAD, scaled, small_brain, in_flight=0))
 
 
 def test_ood_flags_and_warning(small_brain, impact, tiny_surrogate):
