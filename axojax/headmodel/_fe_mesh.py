@@ -16,8 +16,11 @@ p_GM, white matter p_WM, T1), see docs/fe.md:
    half its voxels are in the envelope and takes the most frequent label among them, except that a block
    of the midline column with >= `falx_fraction` falx voxels becomes falx (a 1 mm structure must survive
    the coarsening); for an even h the midline column spans x in [-h/2 - 0.5, h/2 - 0.5] mm (1 mm voxels);
-6. subarachnoid CSF: `shell_layers` layers of elements around the envelope (26-neighbour dilation),
-   labelled CSF; the outer boundary of the mesh is the rigid skull.
+6. the falx is a fold of the dura: falx fragments that do not reach the envelope's boundary (a few dark
+   midline voxels deep in the brain) become CSF;
+7. the subarachnoid space is not meshed: the envelope's boundary is tied to the rigid skull through an
+   elastic layer of stated thickness (`axojax.headmodel._fe_solver.interface_stiffness`), which holds the
+   brain tangentially as the CSF layer would but cannot invert however far the brain slides.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["segment_head", "coarsen_labels", "add_shell", "crop_labels"]
+__all__ = ["segment_head", "coarsen_labels", "attach_falx", "crop_labels"]
 
 OUTSIDE, CSF, GM, WM, FALX = 0, 1, 2, 3, 4
 
@@ -104,12 +107,13 @@ def coarsen_labels(
     return out
 
 
-def add_shell(labels: np.ndarray, layers: int) -> np.ndarray:
-    """`layers` element layers of CSF around everything inside (26-neighbour dilation)."""
+def attach_falx(labels: np.ndarray) -> np.ndarray:
+    """Falx (4) fragments that touch no outside cell (26-neighbours; the skull) become CSF (1)."""
     out = labels.copy()
-    inside = labels > 0
-    grown = ndimage.binary_dilation(inside, np.ones((3, 3, 3), bool), iterations=int(layers), border_value=0)
-    out[grown & ~inside] = CSF
+    parts, _ = ndimage.label(labels == FALX, np.ones((3, 3, 3), bool))
+    skull = ndimage.binary_dilation(labels == OUTSIDE, np.ones((3, 3, 3), bool), border_value=1)
+    attached = np.unique(parts[skull & (parts > 0)])
+    out[(parts > 0) & ~np.isin(parts, attached)] = CSF
     return out
 
 

@@ -32,13 +32,20 @@ class VoxelMesh(eqx.Module):
     """A structured hexahedral mesh: cube elements of side `element_size_mm` on a grid, one label each.
 
     Element (i, j, k) spans [origin + h (i, j, k), origin + h (i+1, j+1, k+1)] in MNI RAS [mm]. Labels:
-    0 outside, 1 CSF, 2 grey matter, 3 white matter, 4 falx (rigid, tied to the skull). Nodes touching
-    a cell that is outside or rigid are fixed to the skull.
+    0 outside (the skull), 1 CSF (ventricles, sulci), 2 grey matter, 3 white matter, 4 falx (dura,
+    deformable; fixed where it meets the skull).
+
+    `sas_thickness_mm` [mm]: None ties every node that touches an outside cell to the skull. A thickness t
+    ties the boundary of the labelled region (the brain envelope) to the skull through an elastic
+    subarachnoid layer of thickness t instead (CSF of `FEMaterial`: normal stiffness (K + 4/3 G) / t and
+    tangential G / t per area, half its mass on the boundary nodes); only falx nodes on the boundary are
+    then fixed.
     """
 
     labels: Int[Array, "nx ny nz"]
     origin_mm: Float[Array, " 3"]
     element_size_mm: float = eqx.field(static=True)
+    sas_thickness_mm: float | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
         if self.labels.ndim != 3:
@@ -47,6 +54,8 @@ class VoxelMesh(eqx.Module):
             raise ValueError(f"VoxelMesh.origin_mm: need shape (3,), got {self.origin_mm.shape}")
         if not self.element_size_mm > 0:
             raise ValueError(f"VoxelMesh.element_size_mm: need > 0, got {self.element_size_mm}")
+        if self.sas_thickness_mm is not None and not self.sas_thickness_mm > 0:
+            raise ValueError(f"VoxelMesh.sas_thickness_mm: need None or > 0, got {self.sas_thickness_mm}")
 
     @property
     def grid_shape(self) -> tuple[int, int, int]:
@@ -56,13 +65,14 @@ class VoxelMesh(eqx.Module):
         """Elements per label and the numbers of nodes (all, free), from concrete labels."""
         lab = np.asarray(self.labels)
         out = {name: int(np.sum(lab == code)) for name, code in LABELS.items() if code > 0}
-        deform = (lab >= 1) & (lab <= 3)
+        deform = np.isin(lab, fe.DEFORMABLE_LABELS)
         out["elements"] = int(deform.sum())
         used = np.zeros(tuple(s + 1 for s in lab.shape), bool)
         for ax, ay, az in fe.CORNERS:
             used[ax : ax + lab.shape[0], ay : ay + lab.shape[1], az : az + lab.shape[2]] |= lab > 0
         out["nodes"] = int(used.sum())
-        out["free_nodes"] = int(np.asarray(fe.free_node_mask(jnp.asarray(lab))).sum())
+        free = fe.free_node_mask(jnp.asarray(lab), interface=self.sas_thickness_mm is not None)
+        out["free_nodes"] = int(np.asarray(free).sum())
         return out
 
 
@@ -84,7 +94,12 @@ class FEMaterial(eqx.Module):
     | `wm_shear_inf_kpa` | 1.5 | kPa | GHBMC white matter G_inf [read] |
     | `decay_rate_per_s` | 80 | 1/s | Kelvin-Maxwell decay constant of the WSU/GHBMC brain lineage |
     |  |  |  | [recalled, not checked against the source] |
-    | `csf_shear_kpa` | 0.5 | kPa | soft-solid CSF lead (issue 16) [inferred]; THUMS/GHBMC: elastic fluid |
+    | `csf_shear_kpa` | 0.5 | kPa | soft-solid CSF lead (issue 16) [inferred]; THUMS/GHBMC: elastic fluid; |
+    |  |  |  | the ventricles, sulci and the subarachnoid layer (`VoxelMesh.sas_thickness_mm`) |
+    | `falx_shear_kpa` | 10,860 | kPa | dura E = 31.5 MPa (GHBMC, SCIENCE.md §6) [read], nu = 0.45 |
+    |  |  |  | [inferred]: G = E / (2 (1 + nu)) |
+    | `falx_thickness_mm` | 1.0 | mm | falx thickness [inferred]; the falx cells (one element thick) get |
+    |  |  |  | G * min(1, t / h), the membrane stiffness E t of the real sheet |
     | `hourglass_scale` | 1.0 | - | 1 = hourglass part of the fully integrated deviatoric cube (B-bar) |
 
     All fields are arrays: `jax.grad` w.r.t. any of them works (the time step stays that of the model).
@@ -99,10 +114,25 @@ class FEMaterial(eqx.Module):
     wm_shear_inf_kpa: Float[Array, ""] = eqx.field(converter=_f, default=1.5)
     decay_rate_per_s: Float[Array, ""] = eqx.field(converter=_f, default=80.0)
     csf_shear_kpa: Float[Array, ""] = eqx.field(converter=_f, default=0.5)
+    falx_shear_kpa: Float[Array, ""] = eqx.field(converter=_f, default=10_860.0)
+    falx_thickness_mm: Float[Array, ""] = eqx.field(converter=_f, default=1.0)
     hourglass_scale: Float[Array, ""] = eqx.field(converter=_f, default=1.0)
 
-    def tables(self, dtype=None) -> fe.LabelTables:
-        """Constants per label in the solver's units (g/mm^3, MPa, 1/ms); labels 0 and 4 carry dummies."""
+    def interface(self, thickness_mm: float, dtype=None) -> fe.Interface:
+        """The subarachnoid layer of `thickness_mm` [mm] as CSF (K, `csf_shear_kpa`, `csf_density_kg_m3`)."""
+        dtype = dtype or self.bulk_modulus_mpa.dtype
+        g = self.csf_shear_kpa.astype(dtype) * 1e-3  # kPa -> MPa
+        k = self.bulk_modulus_mpa.astype(dtype)
+        t = jnp.asarray(thickness_mm, dtype)
+        return fe.Interface(
+            normal_stiffness=(k + 4.0 / 3.0 * g) / t,
+            shear_stiffness=g / t,
+            areal_density=self.csf_density_kg_m3.astype(dtype) * 1e-6 * t,
+        )
+
+    def tables(self, dtype=None, element_size_mm: float | None = None) -> fe.LabelTables:
+        """Constants per label (0-4) in the solver's units (g/mm^3, MPa, 1/ms); label 0 carries dummies.
+        The falx (label 4) has the dura's shear modulus times min(1, falx thickness / `element_size_mm`)."""
         dtype = dtype or self.bulk_modulus_mpa.dtype
 
         def v(*xs):
@@ -112,8 +142,18 @@ class FEMaterial(eqx.Module):
         rho_c = self.csf_density_kg_m3.astype(dtype) * 1e-6
         k = self.bulk_modulus_mpa.astype(dtype)
         kpa = 1e-3  # kPa -> MPa
+        g_csf = self.csf_shear_kpa * kpa
+        falx_fraction = (
+            1.0
+            if element_size_mm is None
+            else jnp.minimum(1.0, self.falx_thickness_mm / float(element_size_mm))
+        )
         g_inf = v(
-            0.0, self.csf_shear_kpa * kpa, self.gm_shear_inf_kpa * kpa, self.wm_shear_inf_kpa * kpa, 0.0
+            0.0,
+            g_csf,
+            self.gm_shear_inf_kpa * kpa,
+            self.wm_shear_inf_kpa * kpa,
+            self.falx_shear_kpa * kpa * falx_fraction,
         )
         g_1 = v(
             0.0,
@@ -156,13 +196,15 @@ def solve_motion(
     labels_present: tuple[int, ...],
     lin_acc_mm_ms2: Float[Array, "time 3"] | None = None,
     checkpoint: bool = True,
+    interface: fe.Interface | None = None,
 ) -> Float[Array, "time 3 nx1 ny1 nz1"]:
     """Nodal displacement history [mm] (skull frame, RAS) at the sample times, from rest at t_ms[0].
 
     Between two samples the skull's angular acceleration (and linear acceleration, if given) is linear in
     time and its angular velocity the exact integral; `substeps` central-difference steps of equal length
     span each interval. Each interval is a `jax.checkpoint` block, so reverse-mode memory grows with the
-    number of samples, not of steps.
+    number of samples, not of steps. `interface`: the subarachnoid layer on the mesh's boundary (None:
+    the boundary is fixed to the skull).
 
     Raises (at run time, `eqx.error_if`): a step longer than the critical step of `tables` on the labels
     `labels_present` (unstable: sample interval too long, or a stiffer material than the model was built
@@ -171,14 +213,16 @@ def solve_motion(
     dtype = ang_acc_rad_ms2.dtype
     h = mesh.element_size_mm
     labels = mesh.labels
-    fields = fe.element_fields(labels, tables, mesh.origin_mm.astype(dtype), centre_mm.astype(dtype), h)
+    fields = fe.element_fields(
+        labels, tables, mesh.origin_mm.astype(dtype), centre_mm.astype(dtype), h, interface
+    )
     vel, slope = _kinematics_at(t_ms, ang_acc_rad_ms2, jnp.zeros(3, dtype))
     if lin_acc_mm_ms2 is None:
         lin_acc_mm_ms2 = jnp.zeros_like(ang_acc_rad_ms2)
     lin_slope = (lin_acc_mm_ms2[1:] - lin_acc_mm_ms2[:-1]) / (t_ms[1:] - t_ms[:-1])[:, None]
     intervals = t_ms[1:] - t_ms[:-1]
     dts = intervals / substeps
-    dt_crit = fe.stable_time_step(tables, jnp.asarray(labels_present), h)
+    dt_crit = fe.critical_step(fields, fe.stable_time_step(tables, jnp.asarray(labels_present), h))
     dts = eqx.error_if(
         dts,
         jnp.any(dts > dt_crit),
@@ -211,13 +255,27 @@ def solve_motion(
 def _point_weights(
     mesh: VoxelMesh, coords_mm: Float[Array, "vox 3"]
 ) -> tuple[Int[Array, "vox 8"], Float[Array, "vox 8 3"], Array]:
-    """Flat node indices of each point's element, trilinear shape-function gradients [1/mm], and its cell."""
+    """Flat node indices of each point's element, trilinear shape-function gradients [1/mm], and whether
+    the point is in the mesh. A point in an outside cell that shares a face with a mesh cell takes the
+    strain of the nearest point of that cell (the voxel surface of the mesh cuts through the boundary
+    voxels of a brain map); points farther out are not in the mesh."""
     h = mesh.element_size_mm
     dtype = coords_mm.dtype
     shape = jnp.asarray(mesh.grid_shape, jnp.int32)
     xi = (coords_mm - mesh.origin_mm.astype(dtype)[None]) / h
-    cell = jnp.clip(jnp.floor(xi).astype(jnp.int32), 0, (shape - 1)[None])
-    r = xi - cell.astype(dtype)
+    base = jnp.floor(xi).astype(jnp.int32)
+    offsets = jnp.asarray(
+        [[0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], jnp.int32
+    )
+    cand = jnp.clip(base[:, None, :] + offsets[None], 0, (shape - 1)[None, None])  # (vox, 7, 3)
+    lab = mesh.labels[cand[..., 0], cand[..., 1], cand[..., 2]]  # (vox, 7)
+    gap = xi[:, None, :] - jnp.clip(xi[:, None, :], cand.astype(dtype), cand.astype(dtype) + 1.0)
+    dist = jnp.sum(gap**2, axis=-1) + jnp.arange(7, dtype=dtype)[None] * 1e-6  # ties: own cell first
+    inside_box = jnp.all((xi >= -1.0) & (xi <= shape.astype(dtype)[None] + 1.0), axis=-1)
+    pick = jnp.argmin(jnp.where(lab > 0, dist, jnp.inf), axis=-1)
+    cell = jnp.take_along_axis(cand, pick[:, None, None], axis=1)[:, 0]
+    ok = inside_box & jnp.any(lab > 0, axis=-1)
+    r = jnp.clip(xi - cell.astype(dtype), 0.0, 1.0)
     corners = jnp.asarray(fe.CORNERS, jnp.int32)  # (8, 3)
     node = cell[:, None, :] + corners[None]  # (vox, 8, 3)
     n1 = shape + 1
@@ -235,9 +293,6 @@ def _point_weights(
         )
         / h
     )
-    inside = jnp.all((xi >= 0) & (xi <= shape.astype(dtype)[None]), axis=-1)
-    lab = mesh.labels[cell[:, 0], cell[:, 1], cell[:, 2]]
-    ok = inside & (lab > 0)
     return flat, grad, ok
 
 
@@ -248,7 +303,7 @@ def strain_at_points(
 
     F = I + sum_a u_a (x) grad N_a(x) with the trilinear N of the cube that holds the point.
 
-    Raises (at run time): a point outside the mesh (or in an outside cell).
+    Raises (at run time): a point outside the mesh (farther than a face-adjacent outside cell).
     """
     dtype = motion.dtype
     flat, grad, ok = _point_weights(mesh, coords_mm.astype(dtype))
@@ -262,7 +317,7 @@ def strain_at_points(
 class FEHeadModel(AbstractHeadModel):
     """Finite-element brain: explicit total-Lagrangian dynamics of a voxel hexahedral mesh of the head.
 
-    The skull is rigid and moves with the impact; the brain, CSF and a rigid falx are meshed from the MNI
+    The skull is rigid and moves with the impact; the brain, CSF and the falx are meshed from the MNI
     ICBM152 2009 anatomy (`FEHeadModel()`, element size 4 mm) or from a label grid (`mesh=`). The solve
     runs in the skull frame under the inertial loads of the head's rotation (angular acceleration, and the
     centrifugal and Coriolis terms of its angular velocity, integrated from rest). See docs/fe.md.
@@ -312,12 +367,22 @@ class FEHeadModel(AbstractHeadModel):
             raise ValueError(f"FEHeadModel: safety must be in (0, 1], got {safety}")
         if not max_sample_interval_s > 0:
             raise ValueError(f"FEHeadModel: max_sample_interval_s must be > 0, got {max_sample_interval_s}")
-        tables = self.material.tables(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+        dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+        tables = self.material.tables(dtype, mesh.element_size_mm)
         present = np.unique(np.asarray(mesh.labels))
-        present = present[(present >= 1) & (present <= 3)]
+        present = present[np.isin(present, fe.DEFORMABLE_LABELS)]
         if present.size == 0:
-            raise ValueError("FEHeadModel: the mesh has no deformable element (labels 1-3)")
-        dt = float(fe.stable_time_step(tables, jnp.asarray(present), mesh.element_size_mm)) * safety
+            raise ValueError("FEHeadModel: the mesh has no deformable element (labels 1-4)")
+        fields = fe.element_fields(
+            mesh.labels,
+            tables,
+            mesh.origin_mm.astype(dtype),
+            jnp.zeros(3, dtype),
+            mesh.element_size_mm,
+            self._interface(dtype),
+        )
+        dt_el = fe.stable_time_step(tables, jnp.asarray(present), mesh.element_size_mm)
+        dt = float(fe.critical_step(fields, dt_el)) * safety
         interval_ms = max_sample_interval_s * 1e3
         self.substeps = max(1, math.ceil(interval_ms / dt))
         self.dt_crit_ms = dt / safety
@@ -344,14 +409,19 @@ class FEHeadModel(AbstractHeadModel):
         acc = (ang_acc_rad_s2 @ self.head_to_ras.astype(dtype).T) * 1e-6  # rad/s^2 -> rad/ms^2, RAS
         return solve_motion(
             self.mesh,
-            self.material.tables(dtype),
+            self.material.tables(dtype, self.mesh.element_size_mm),
             t_ms,
             acc,
             centre_mm=self.centre_mm,
             substeps=self.substeps,
             labels_present=self.deformable_labels,
             checkpoint=self.checkpoint,
+            interface=self._interface(dtype),
         )
+
+    def _interface(self, dtype) -> fe.Interface | None:
+        t = self.mesh.sas_thickness_mm
+        return None if t is None else self.material.interface(t, dtype)
 
     def strain_from_motion(
         self, motion: Float[Array, "time 3 nx1 ny1 nz1"], coords_mm: Float[Array, "vox 3"]

@@ -60,6 +60,10 @@ __all__ = [
     "element_gradients",
     "nodal_forces",
     "deformable_mask",
+    "Interface",
+    "interface_area",
+    "interface_springs",
+    "critical_step",
     "free_node_mask",
     "node_mass",
     "node_positions",
@@ -84,7 +88,7 @@ HOURGLASS_BASE = np.stack(
     ]
 )  # (4, 8)
 
-DEFORMABLE_LABELS = (1, 2, 3)  # CSF, grey matter, white matter; 4 (falx) is rigid, 0 is outside
+DEFORMABLE_LABELS = (1, 2, 3, 4)  # CSF, grey matter, white matter, falx; 0 is outside (the skull)
 
 
 def _full_deviatoric_stiffness_unit() -> np.ndarray:
@@ -147,6 +151,19 @@ class LabelTables(eqx.Module):
     def shear_instantaneous(self) -> Float[Array, " label"]:
         """G_0 = G_inf + sum_i G_i [MPa]."""
         return self.shear_inf + jnp.sum(self.shear_terms, axis=-1)
+
+
+class Interface(eqx.Module):
+    """The elastic subarachnoid layer that ties the brain envelope to the skull, per unit area.
+
+    A node on the envelope's boundary with outward area vector a (|a| its share of the boundary, n = a/|a|)
+    feels f = -|a| (k_n n n^T + k_t (I - n n^T)) u: the layer's normal and tangential stiffness. Half the
+    layer's mass moves with the node.
+    """
+
+    normal_stiffness: Float[Array, ""]  # k_n = (K + 4/3 G) / t [MPa/mm]
+    shear_stiffness: Float[Array, ""]  # k_t = G / t [MPa/mm]
+    areal_density: Float[Array, ""]  # rho t [g/mm^2]
 
 
 class FEState(eqx.Module):
@@ -227,17 +244,70 @@ def _cross(a: Array, b: Array) -> Array:
 
 
 def deformable_mask(labels: Int[Array, "nx ny nz"]) -> Bool[Array, "nx ny nz"]:
-    """Cells that deform (CSF, grey and white matter)."""
-    return (labels >= 1) & (labels <= 3)
+    """Cells that deform (every label but 0: CSF, grey and white matter, falx)."""
+    return (labels >= 1) & (labels <= 4)
 
 
-def free_node_mask(labels: Int[Array, "nx ny nz"]) -> Bool[Array, "nx1 ny1 nz1"]:
-    """Nodes whose 8 surrounding cells all deform; the others are tied to the rigid skull (or falx)."""
-    d = jnp.pad(deformable_mask(labels), 1)  # outside the box is not deformable
-    free = jnp.ones(tuple(s - 1 for s in d.shape), dtype=bool)
+def _node_any(cells: Bool[Array, "nx ny nz"], outside_box: bool = False) -> Bool[Array, "nx1 ny1 nz1"]:
+    """Nodes with at least one of their 8 cells in `cells` (cells beyond the box count as `outside_box`)."""
+    d = jnp.pad(cells, 1, constant_values=outside_box)
+    shape = tuple(s - 1 for s in d.shape)
+    out = jnp.zeros(shape, dtype=bool)
     for ax, ay, az in CORNERS:
-        free = free & d[ax : ax + free.shape[0], ay : ay + free.shape[1], az : az + free.shape[2]]
-    return free
+        out = out | d[ax : ax + shape[0], ay : ay + shape[1], az : az + shape[2]]
+    return out
+
+
+def free_node_mask(labels: Int[Array, "nx ny nz"], interface: bool = False) -> Bool[Array, "nx1 ny1 nz1"]:
+    """Nodes that move. Without an interface: the nodes whose 8 cells all deform (the others are tied to
+    the rigid skull). With the subarachnoid interface: every node of a deforming cell except the falx
+    nodes that touch the skull (the falx is a fold of the dura)."""
+    deform = deformable_mask(labels)
+    touches_skull = _node_any(~deform, outside_box=True)
+    if not interface:
+        return ~touches_skull
+    return _node_any(deform) & ~(_node_any(labels == 4) & touches_skull)
+
+
+def interface_area(labels: Int[Array, "nx ny nz"], h: float) -> Float[Array, "3 nx1 ny1 nz1"]:
+    """Outward area vector [mm^2] of each node's share of the boundary between deforming and outside
+    cells: every boundary face gives h^2 / 4 times its outward normal to each of its 4 nodes."""
+    d = jnp.pad(deformable_mask(labels).astype(jnp.result_type(float)), 1)  # (nx+2, ny+2, nz+2)
+    node_shape = tuple(s + 1 for s in labels.shape)
+    comps = []
+    for axis in range(3):
+        jump = jnp.diff(d, axis=axis)  # +1 entering the region along +axis: outward normal -e_axis
+        others = [k for k in range(3) if k != axis]
+        sl = [slice(None)] * 3
+        for k in others:
+            sl[k] = slice(1, -1)
+        face = -jump[tuple(sl)] * (h * h / 4.0)  # (n+1 along axis, n along the others)
+        pad = [(0, 0)] * 3
+        for k in others:
+            pad[k] = (1, 1)
+        f = jnp.pad(face, pad)
+        acc = jnp.zeros(node_shape, f.dtype)
+        for s0 in (0, 1):
+            for s1 in (0, 1):
+                idx = [slice(None)] * 3
+                idx[others[0]] = slice(s0, s0 + node_shape[others[0]])
+                idx[others[1]] = slice(s1, s1 + node_shape[others[1]])
+                acc = acc + f[tuple(idx)]
+        comps.append(acc)
+    return jnp.stack(comps)
+
+
+def interface_springs(
+    area: Float[Array, "3 nx1 ny1 nz1"], layer: Interface
+) -> Float[Array, "3 3 nx1 ny1 nz1"]:
+    """Nodal stiffness [N/mm] of the layer: (k_n - k_t) a a^T / |a| + k_t |a| I."""
+    norm = jnp.sqrt(jnp.sum(area**2, axis=0))
+    safe = jnp.where(norm > 0, norm, 1.0)
+    eye = jnp.eye(3, dtype=area.dtype)[:, :, None, None, None]
+    outer = area[:, None] * area[None, :] / safe[None, None]
+    return (layer.normal_stiffness - layer.shear_stiffness) * outer + layer.shear_stiffness * norm[
+        None, None
+    ] * eye
 
 
 def node_mass(labels: Int[Array, "nx ny nz"], density: Float[Array, " label"], h: float) -> Array:
@@ -360,6 +430,7 @@ class ElementFields(eqx.Module):
     inv_mass: Float[Array, "nx1 ny1 nz1"]  # 1/m on free nodes, 0 on fixed ones [1/g]
     positions: Float[Array, "3 nx1 ny1 nz1"]  # X - c [mm]
     hourglass_scale: Float[Array, ""]
+    spring: Float[Array, "3 3 nx1 ny1 nz1"]  # subarachnoid layer stiffness per node [N/mm] (0: none)
     h: float = eqx.field(static=True)
 
 
@@ -369,13 +440,21 @@ def element_fields(
     origin: Float[Array, " 3"],
     centre: Float[Array, " 3"],
     h: float,
+    interface: Interface | None = None,
 ) -> ElementFields:
-    """Look up the material of every cell and the lumped masses of every node."""
+    """Look up the material of every cell, the lumped masses of every node and, with `interface`, the
+    subarachnoid layer's springs on the boundary nodes (plus half the layer's mass)."""
     deform = deformable_mask(labels)
-    free = free_node_mask(labels)
+    free = free_node_mask(labels, interface=interface is not None)
     mass = node_mass(labels, tables.density, h)
-    inv_mass = jnp.where(free, 1.0 / jnp.where(free, mass, 1.0), 0.0)
     node_shape = tuple(s + 1 for s in labels.shape)
+    if interface is None:
+        spring = jnp.zeros((3, 3, *node_shape), tables.bulk.dtype)
+    else:
+        area = interface_area(labels, h).astype(tables.bulk.dtype)
+        spring = interface_springs(area, interface)
+        mass = mass + 0.5 * interface.areal_density * jnp.sqrt(jnp.sum(area**2, axis=0))
+    inv_mass = jnp.where(free, 1.0 / jnp.where(free, mass, 1.0), 0.0)
     return ElementFields(
         deform=deform.astype(tables.bulk.dtype),
         bulk=tables.bulk[labels],
@@ -385,6 +464,7 @@ def element_fields(
         inv_mass=inv_mass,
         positions=node_positions(node_shape, origin, h) - centre[:, None, None, None],
         hourglass_scale=tables.hourglass_scale,
+        spring=spring * free.astype(spring.dtype)[None, None],
         h=h,
     )
 
@@ -433,7 +513,8 @@ def internal_forces(
     """Internal nodal forces [N] at the state's displacement, and the updated viscous internal variables."""
     grad, stress, hg, new = element_stress(fields, state, dt)
     piola = _mm(_eye_like(grad) + grad, stress) * (fields.h**3)
-    return nodal_forces(piola, hg, state.u.shape[1:], fields.h), new
+    f = nodal_forces(piola, hg, state.u.shape[1:], fields.h)
+    return f - jnp.einsum("ij...,j...->i...", fields.spring, state.u), new
 
 
 def step(fields: ElementFields, state: FEState, loads: Loads, dt: Float[Array, ""]) -> FEState:
@@ -478,6 +559,7 @@ def stable_time_step(tables: LabelTables, labels_present: Int[Array, " n"], h: f
             inv_mass=jnp.zeros((2, 2, 2), dtype),
             positions=jnp.zeros((3, 2, 2, 2), dtype),
             hourglass_scale=tables.hourglass_scale,
+            spring=jnp.zeros((3, 3, 2, 2, 2), dtype),
             h=h,
         )
         state0 = init_state(jnp.ones((1, 1, 1), jnp.int32), 1, dtype)
@@ -492,6 +574,14 @@ def stable_time_step(tables: LabelTables, labels_present: Int[Array, " n"], h: f
     return 2.0 / jnp.sqrt(jnp.max(jax.vmap(lam)(labels_present)))
 
 
+def critical_step(fields: ElementFields, element_step: Float[Array, ""]) -> Float[Array, ""]:
+    """Critical step [ms] of the mesh with its interface springs: by Weyl's inequality the largest
+    eigenvalue of M^-1 (K_elements + K_springs) is at most (2 / `element_step`)^2 plus the largest
+    spring eigenvalue over mass of a node (bounded by the Frobenius norm)."""
+    spring = jnp.sqrt(jnp.sum(fields.spring**2, axis=(0, 1))) * fields.inv_mass
+    return 2.0 / jnp.sqrt((2.0 / element_step) ** 2 + jnp.max(spring))
+
+
 def strain_energy(fields: ElementFields, u: Float[Array, "3 nx1 ny1 nz1"]) -> Float[Array, ""]:
     """Elastic energy [mJ = N mm] with the long-term moduli (G_inf, K): sum V psi + hourglass energy."""
     h = fields.h
@@ -502,7 +592,8 @@ def strain_energy(fields: ElementFields, u: Float[Array, "3 nx1 ny1 nz1"]) -> Fl
     ibar_minus3 = jnp.exp(-2.0 / 3.0 * log_j) * 2.0 * _trace(e) + 3.0 * jnp.expm1(-2.0 / 3.0 * log_j)
     psi = 0.5 * fields.shear_inf * ibar_minus3 + 0.5 * fields.bulk * jm1**2
     e_hg = 0.5 * fields.hourglass_scale * h * fields.shear_inf * jnp.sum(q * _hourglass_product(q), axis=0)
-    return jnp.sum((psi * h**3 + e_hg) * fields.deform)
+    e_spring = 0.5 * jnp.einsum("i...,ij...,j...->", u, fields.spring, u)
+    return jnp.sum((psi * h**3 + e_hg) * fields.deform) + e_spring
 
 
 def kinetic_energy(

@@ -11,7 +11,7 @@ import nibabel as nib
 import numpy as np
 
 from axojax._nilearn import nilearn_file
-from axojax.headmodel._fe_mesh import add_shell, coarsen_labels, crop_labels, segment_head
+from axojax.headmodel._fe_mesh import attach_falx, coarsen_labels, crop_labels, segment_head
 from axojax.headmodel._fe_model import LABELS, VoxelMesh
 
 __all__ = ["mni_head_mesh", "mni_head_labels", "load_label_mesh", "save_label_nifti"]
@@ -52,23 +52,30 @@ def _mesh_from_fine(
         mid = int(round(-affine[0, 3] / vox))
         offset[0] = (mid - block // 2) % block
     labels = coarsen_labels(fine, block, offset=tuple(offset), midline_index=mid)
-    layers = max(1, round(shell_mm / element_size_mm)) if shell_mm > 0 else 0
-    labels, start = crop_labels(labels, margin=layers + 1)
-    if layers:
-        labels = add_shell(labels, layers)
+    labels, start = crop_labels(labels, margin=1)
+    if shell_mm > 0:
+        labels = attach_falx(labels)
     first_voxel = np.asarray(offset) + start * block
     origin = affine[:3, :3] @ (first_voxel - 0.5) + affine[:3, 3]
-    return VoxelMesh(jnp.asarray(labels, jnp.int32), jnp.asarray(origin), float(element_size_mm))
+    return VoxelMesh(
+        jnp.asarray(labels, jnp.int32),
+        jnp.asarray(origin),
+        float(element_size_mm),
+        float(shell_mm) if shell_mm > 0 else None,
+    )
 
 
 def mni_head_mesh(element_size_mm: float = 4.0, *, csf_shell_mm: float = 3.0) -> VoxelMesh:
     """The default head mesh at `element_size_mm` (a whole number of mm: 6, 4, 3 or 2).
 
-    `csf_shell_mm`: thickness of the subarachnoid CSF outside the brain envelope [mm]; rounded to whole
-    element layers, at least one.
+    `csf_shell_mm`: thickness of the subarachnoid space between the brain envelope and the skull [mm];
+    it sets the stiffness of the elastic layer that ties the envelope to the skull
+    (`VoxelMesh.sas_thickness_mm`).
     """
+    if not csf_shell_mm > 0:
+        raise ValueError(f"mni_head_mesh: csf_shell_mm must be > 0, got {csf_shell_mm}")
     fine, affine = mni_head_labels()
-    return _mesh_from_fine(fine, affine, element_size_mm, max(csf_shell_mm, 1e-9), midline=True)
+    return _mesh_from_fine(fine, affine, element_size_mm, csf_shell_mm, midline=True)
 
 
 def _canonical(img: nib.spatialimages.SpatialImage, path) -> tuple[np.ndarray, np.ndarray]:
@@ -91,8 +98,9 @@ def load_label_mesh(
     """A head mesh from a label NIfTI with the codes of `LABELS` (0 outside, 1 CSF, 2 GM, 3 WM, 4 falx).
 
     Each voxel is an element, or blocks of voxels when `element_size_mm` is a multiple of the voxel size
-    (most frequent label of a block, as for the default mesh). `csf_shell_mm` > 0 adds CSF layers around
-    the labelled region; the outer boundary of the mesh is the rigid skull.
+    (most frequent label of a block, as for the default mesh). With `csf_shell_mm` > 0 the labelled
+    region is tied to the rigid skull through a subarachnoid layer of that thickness (as the default mesh;
+    falx fragments that do not reach the skull become CSF); with 0 its boundary is fixed to the skull.
 
     Raises:
         ValueError: naming the file: not a NIfTI, non-integer or unknown label codes, no brain tissue, or

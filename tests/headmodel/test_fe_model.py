@@ -107,6 +107,17 @@ def test_point_outside_the_mesh_is_an_error(model):
     t, a = impact()
     with pytest.raises(Exception, match="outside the head mesh"):
         strain_history(model, t, a, jnp.asarray([[500.0, 0.0, 0.0]]))
+    # a point in an outside cell next to the mesh takes the strain of the nearest point of the mesh
+    lab = np.asarray(model.mesh.labels)
+    i, j, k = np.argwhere(lab > 0)[0]  # lowest x: its -x face neighbour is outside
+    assert lab[i - 1, j, k] == 0
+    face = np.asarray(model.mesh.origin_mm) + (np.array([i, j, k]) + [0.0, 0.4, 0.7]) * H
+    motion = eqx.filter_jit(model.motion)(t, a)
+    e = np.asarray(strain_at_points(model.mesh, motion, jnp.asarray([face, face - [0.3 * H, 0, 0]])))
+    assert np.max(np.abs(e[0])) > 0
+    np.testing.assert_allclose(e[1], e[0], atol=1e-14)
+    with pytest.raises(Exception, match="outside the head mesh"):
+        strain_at_points(model.mesh, motion, jnp.asarray([face - [1.5 * H, 0, 0]])).block_until_ready()
 
 
 def test_unstable_sampling_is_an_error(model):
@@ -185,28 +196,36 @@ def test_mni_mesh_labels_and_anatomy(mni6):
     for name in ("csf", "grey_matter", "white_matter", "falx"):
         assert counts[name] > 100, name
     lab = np.asarray(mni6.labels)
+    from scipy import ndimage
+
+    # the brain envelope hangs in the 3 mm subarachnoid layer: only falx nodes on the skull are fixed
+    assert mni6.sas_thickness_mm == 3.0
+    assert counts["nodes"] - counts["free_nodes"] < counts["falx"] + 0.02 * counts["nodes"]
+    # the falx is a fold of the dura: every falx part reaches the skull (an outside cell)
+    parts, n = ndimage.label(lab == 4, np.ones((3, 3, 3), bool))
+    near_skull = ndimage.binary_dilation(lab == 0, np.ones((3, 3, 3), bool))
+    assert n >= 1 and set(np.unique(parts[near_skull & (parts > 0)])) == set(range(1, n + 1))
     # the falx is one midline column, its centre at x = 0 (within half a 1 mm voxel for an even size)
     cols = np.unique(np.argwhere(lab == 4)[:, 0])
     assert cols.size == 1
     x_centre = float(mni6.origin_mm[0]) + (cols[0] + 0.5) * 6.0
     assert abs(x_centre) <= 0.5 + 1e-9
-    # brain tissue never touches the skull: a CSF shell surrounds it
-    brain = (lab == 2) | (lab == 3)
-    from scipy import ndimage
-
-    grown = ndimage.binary_dilation(brain, np.ones((3, 3, 3), bool))
-    assert np.all(lab[grown & ~brain] > 0)
     # the embedded white-matter voxels (2 mm) lie in the mesh
     from axojax.brain import default_brain
 
     brain2 = default_brain(2.0)
     cell = np.floor((np.asarray(brain2.coords_mm) - np.asarray(mni6.origin_mm)) / 6.0).astype(int)
-    assert np.all(lab[cell[:, 0], cell[:, 1], cell[:, 2]] > 0)
+    inside = lab[cell[:, 0], cell[:, 1], cell[:, 2]] > 0
+    assert inside.mean() > 0.998  # the rest lie in outside cells next to the mesh (its voxel surface)
+    from axojax.headmodel._fe_model import _point_weights
+
+    assert bool(jnp.all(_point_weights(mni6, jnp.asarray(brain2.coords_mm))[2]))
 
 
 def test_label_nifti_round_trip_and_bad_files(mni6, tmp_path):
     path = save_label_nifti(mni6, tmp_path / "labels.nii.gz")
-    back = load_label_mesh(path)
+    back = load_label_mesh(path, csf_shell_mm=3.0)
+    assert back.sas_thickness_mm == 3.0 and load_label_mesh(path).sas_thickness_mm is None
     np.testing.assert_array_equal(
         np.asarray(back.labels)[1:-1, 1:-1, 1:-1], np.asarray(mni6.labels)[1:-1, 1:-1, 1:-1]
     )

@@ -341,3 +341,49 @@ def test_stable_time_step_bounds_the_mesh_frequency():
     dt_bound = float(fe.stable_time_step(tab, jnp.asarray([2]), h))
     assert dt_bound <= dt_mesh
     assert dt_bound > 0.5 * dt_mesh  # not uselessly conservative
+
+
+# --- the subarachnoid interface -----------------------------------------------------------------------------
+
+
+def test_interface_area_is_a_closed_surface():
+    """The nodal area vectors of any voxel region close (sum 0) and obey the divergence theorem,
+    sum a . X = closed integral of x . n dA = 3 V, exactly (x . n is linear on each face)."""
+    rng = np.random.default_rng(3)
+    lab = (rng.random((7, 6, 8)) < 0.6).astype(np.int32) * 2
+    lab[0], lab[-1], lab[:, 0], lab[:, -1], lab[:, :, 0], lab[:, :, -1] = 0, 0, 0, 0, 0, 0
+    h = 1.7
+    area = fe.interface_area(jnp.asarray(lab), h)
+    x = fe.node_positions(tuple(s + 1 for s in lab.shape), jnp.asarray([0.3, -1.0, 2.0]), h)
+    np.testing.assert_allclose(np.asarray(area).reshape(3, -1).sum(axis=1), 0.0, atol=1e-12)
+    assert float(jnp.sum(area * x)) == pytest.approx(3.0 * (lab > 0).sum() * h**3, rel=1e-12)
+
+
+def test_rigid_sphere_in_the_interface_rings_at_the_closed_form():
+    """A stiff sphere held by the layer's tangential springs alone (k_n = k_t: no shape constraint) rocks
+    about an axis at omega^2 = (tangential stiffness integral of k_t r_perp^2 dA) / I = 5 k_t / (rho R)."""
+    labels_np, h, o = sphere_labels(6)
+    labels = jnp.asarray(labels_np)
+    tab = tables(g_inf=400.0, bulk=4000.0)  # rho = R = 1; the brain is rigid against the layer
+    k_t = 2.0
+    layer = fe.Interface(
+        normal_stiffness=jnp.asarray(k_t), shear_stiffness=jnp.asarray(k_t), areal_density=jnp.asarray(0.0)
+    )
+    fields = fe.element_fields(labels, tab, jnp.full(3, o), jnp.zeros(3), h, layer)
+    assert bool(jnp.all(fields.inv_mass[:, :, 0] == 0.0)) and int(jnp.sum(fields.inv_mass > 0)) > 0
+    dt = 0.9 * fe.critical_step(fields, fe.stable_time_step(tab, jnp.asarray([2]), h))
+    x = fields.positions
+    free = (fields.inv_mass > 0).astype(jnp.float64)[None]
+    rot = jnp.stack([-x[1], x[0], jnp.zeros_like(x[0])]) * free  # rigid rotation about z
+    state = eqx.tree_at(lambda s: s.v, fe.init_state(labels, 1, jnp.float64), 1e-3 * rot)
+    omega = np.sqrt(5.0 * k_t)
+    steps = int(2.5 * 2 * np.pi / omega / float(dt))
+    _, (us, _) = jax.jit(lambda s: _run(fields, s, dt, steps, zero_loads(jnp.float64)))(state)
+    mass = 1.0 / jnp.where(fields.inv_mass > 0, fields.inv_mass, jnp.inf)
+    theta = np.asarray(jnp.einsum("tiabc,iabc,abc->t", us, rot, mass) / jnp.sum(mass * jnp.sum(rot**2, 0)))
+    t = (np.arange(steps) + 1) * float(dt)
+    omegas = np.linspace(0.7, 1.3, 1201) * omega
+    res = [
+        np.linalg.lstsq(np.stack([np.sin(w * t), np.cos(w * t)], 1), theta, rcond=None)[1][0] for w in omegas
+    ]
+    assert omegas[int(np.argmin(res))] / omega == pytest.approx(1.0, abs=0.05)
