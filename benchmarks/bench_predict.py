@@ -12,10 +12,11 @@ compiles everything (cold); the call on the season is the warm figure the issue 
 Then, on `--ratio-impacts` impacts of the same season (compute only, no files, both paths compiled
 first): the stages of the fused program timed on their own (head model + profiles, OOD check,
 surrogate, each ending in block_until_ready), and the ratio of the old per-chunk path
-(`whole_brain(fused=False)`: all profiles by `impact_profiles` in 8,192-voxel chunks, then the surrogate
-in 2,048-profile chunks through `nnx.Conv`) to the fused one (one impact at a time, and two in flight as
-predict runs them, `whole_brain_many`), measured in this run. The 1-minute load
-average (`os.getloadavg`) is printed with every figure: the machine is shared.
+(`old_path`: all profiles by `impact_profiles` in 8,192-voxel chunks, then the OOD check and the
+surrogate's `__call__`, `nnx.Conv` in every layer, in 2,048-profile chunks, as before the fused
+program) to the fused one (one impact at a time, and two in flight as predict runs them,
+`whole_brain_many`), measured in this run, and the largest difference between the two paths' outputs.
+The 1-minute load average (`os.getloadavg`) is printed with every figure: the machine is shared.
 
 The surrogate is the default architecture (channels 16, 32, 64) fitted for one epoch on random profiles
 (inference cost does not depend on the weights), or `--model DIR/surrogate/model` of a real run.
@@ -27,6 +28,7 @@ The surrogate is the default architecture (channels 16, 32, 64) fitted for one e
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -99,6 +101,36 @@ def _timed(fn, reps: int = 1) -> tuple[float, float]:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _old_apply(graphdef, state, profiles):
+    return nnx.merge(graphdef, state)(profiles)  # the model's own __call__: nnx.Conv in every layer
+
+
+def old_path(model, head, impact, brain, batch_size: int = 2048) -> dict:
+    """The path before the fused program (commit ee4aa31), rebuilt from its parts: all profiles by
+    `impact_profiles` (8,192-voxel chunks, strain tensors), then `check_inputs` and the surrogate's
+    `__call__` in padded 2,048-profile chunks, results on the host."""
+    from axojax.surrogate import check_inputs, inference_parts
+    from axojax.wholebrain import impact_profiles
+
+    start = time.perf_counter()
+    profiles = impact_profiles(head, impact, brain)
+    profiles.block_until_ready()
+    t_prof = time.perf_counter()
+    flags = check_inputs(model, profiles, warn=False)
+    graphdef, state = inference_parts(model)
+    n = profiles.shape[0]
+    outs = []
+    for s in range(0, n, batch_size):
+        xb = profiles[s : s + batch_size]
+        m = xb.shape[0]
+        if m < batch_size:
+            xb = jnp.concatenate([xb, jnp.zeros((batch_size - m, xb.shape[1]), xb.dtype)], axis=0)
+        outs.append(_old_apply(graphdef, state, xb)[:m])
+    values, flags = jax.device_get((jnp.concatenate(outs, axis=0), flags))
+    return {"profiles_s": t_prof - start, "inference_s": time.perf_counter() - t_prof, "values": values}
+
+
 def stages_and_ratio(model_dir: Path, mat: Path, n: int, out: Path) -> dict:
     """Stage split of the fused program and the old/new ratio on the first `n` impacts of `mat`."""
     from axojax.headmodel import ReducedHeadModel
@@ -146,8 +178,16 @@ def stages_and_ratio(model_dir: Path, mat: Path, n: int, out: Path) -> dict:
             fused(impacts[0]),
         )
     )
-    whole_brain(model, head, impacts[0], brain, fused=False, warn=False)  # compiles the old path
-    res = {"n": n, "load_before": _load()}
+    old_path(model, head, impacts[0], brain)  # compiles the old path
+    ref = whole_brain(model, head, impacts[0], brain, fused=False, warn=False)
+    new = whole_brain(model, head, impacts[0], brain, chunks=chunks, warn=False)
+    scale = np.maximum(np.abs(ref.values).max(axis=0), 1e-6)
+    res = {
+        "n": n,
+        "max_rel_diff": float(np.max(np.abs(new.values - ref.values) / scale)),
+        "ood_equal": bool(np.array_equal(new.ood, ref.ood)),
+        "load_before": _load(),
+    }
     flat = [e.reshape(-1, e.shape[-1]) for e in eps]
     it = iter(impacts)
     res["profiles"] = _timed(lambda: (lambda i: profiles_only(i.t_s, i.ang_acc_rad_s2, chunks))(next(it)), n)
@@ -160,9 +200,9 @@ def stages_and_ratio(model_dir: Path, mat: Path, n: int, out: Path) -> dict:
     old = {"profiles_s": 0.0, "inference_s": 0.0}
     start, cpu = time.perf_counter(), time.process_time()
     for imp in impacts:
-        r = whole_brain(model, head, imp, brain, fused=False, warn=False)
-        old["profiles_s"] += r.profiles_s
-        old["inference_s"] += r.inference_s
+        r = old_path(model, head, imp, brain)
+        old["profiles_s"] += r["profiles_s"]
+        old["inference_s"] += r["inference_s"]
     res["old"] = (time.perf_counter() - start, time.process_time() - cpu)
     res["old_split"] = old
     start, cpu = time.perf_counter(), time.process_time()
@@ -232,6 +272,10 @@ def main() -> None:
         )
     sr = stages_and_ratio(model, mat, min(args.ratio_impacts, args.n_impacts), work / "maps_warm")
     k = sr["n"]
+    print(
+        f"fused vs unfused on the first impact: max |difference| / output max {sr['max_rel_diff']:.2e}, "
+        f"OOD flags {'identical' if sr['ood_equal'] else 'DIFFER'}"
+    )
     print(f"stages on {k} impacts, compute only ({sr['load_before']}):")
     for key, label in (
         ("profiles", "head model + fiber strain profiles (fused formula)"),
