@@ -52,7 +52,7 @@ def _kernel_ratio(mesh, repeat=50):
         grad, q = fe.element_gradients(u, h)
         return fe.nodal_forces(grad, q, node_shape, h)
 
-    cells = np.argwhere((lab >= 1) & (lab <= 3))
+    cells = np.argwhere(np.isin(lab, fe.DEFORMABLE_LABELS))
     corners = cells[:, None, :] + fe.CORNERS[None]
     flat = jnp.asarray(
         np.ravel_multi_index(tuple(np.moveaxis(corners, -1, 0)), node_shape), jnp.int32

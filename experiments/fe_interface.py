@@ -9,12 +9,14 @@ thickness) this prints
   about z, the mass-weighted mean rotation of the brain (GM + WM nodes) relative to the skull,
   theta(t) = sum m (r x u).z / sum m r_perp^2, and the frequency of its oscillation (zero crossings of
   theta - its mean over the record) -- to compare with the 15-30 Hz brain-skull resonance of SCIENCE.md §5;
-- for a 4 krad/s^2, 10 ms half-sine about z (DAMAGE 0.320) over 60 ms: MPS95 of the GM + WM elements as
-  Green-Lagrange and as logarithmic strain (0.5 ln(1 + 2 E1), the same percentile), and the largest
-  brain-skull displacement;
+- for a 4 krad/s^2 (`--peak`), 10 ms half-sine about z (DAMAGE 0.320) over 60 ms: MPS95 of the GM + WM
+  elements as
+  Green-Lagrange and as logarithmic strain (0.5 ln(1 + 2 E1), the same percentile), the largest
+  brain-skull displacement and (`--fiber`) the p95 of the peak |fiber strain| over the 2 mm WM voxels;
 - whether the most severe pulse of the validation set (7.8 krad/s^2, 12.3 ms, DAMAGE 0.748) solves.
 
     python experiments/fe_interface.py --element-size 6 --sas-mm 6 3 1.5
+    python experiments/fe_interface.py --element-size 6 4 3 --sas-mm 3 --peak 3000 --no-ring --no-severe --fiber
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fe_validation import element_mps95, random_pulses  # noqa: E402
+
+from axojax.brain import default_brain  # noqa: E402
+from axojax.fiberstrain import project_strain_weighted  # noqa: E402
+from axojax.headmodel import strain_from_motion  # noqa: E402
 
 from axojax.headmodel import FEHeadModel, ReducedHeadModel, damage  # noqa: E402
 from axojax.headmodel import _fe_solver as fe  # noqa: E402
@@ -73,21 +79,40 @@ def ring_frequency(model: FEHeadModel, record_ms: float = 200.0) -> tuple[float,
     return 1e3 / period_ms, theta
 
 
+def fiber_p95(model: FEHeadModel, brain, u) -> float:
+    """p95 over the brain's WM voxels of the peak |fiber strain| [-] from a solved motion `u`."""
+    coords = np.asarray(brain.coords_mm, np.float32)
+    peaks = []
+    for s in range(0, coords.shape[0], 8192):
+        e = strain_from_motion(model, u, jnp.asarray(coords[s : s + 8192]))
+        eps = project_strain_weighted(
+            e,
+            jnp.asarray(brain.fiber_dir[s : s + 8192], e.dtype),
+            jnp.asarray(brain.fiber_weight[s : s + 8192], e.dtype),
+        )
+        peaks.append(np.asarray(jnp.max(jnp.abs(eps), axis=1)))
+    return float(np.percentile(np.concatenate(peaks), 95))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--element-size", type=float, nargs="+", default=[6.0])
     p.add_argument("--sas-mm", type=float, nargs="+", default=[6.0, 3.0, 1.5])
+    p.add_argument("--peak", type=float, default=4000.0, help="the moderate pulse's peak [rad/s^2]")
     p.add_argument("--no-severe", action="store_true")
+    p.add_argument("--no-ring", action="store_true")
+    p.add_argument("--fiber", action="store_true", help="also the fiber-strain p95 over the 2 mm WM voxels")
     args = p.parse_args(argv)
     reduced = ReducedHeadModel()
-    moderate = half_sine_pulse(4000.0, 10.0, (0.0, 0.0, 1.0), window_ms=60.0)
+    brain = default_brain(2.0) if args.fiber else None
+    moderate = half_sine_pulse(args.peak, 10.0, (0.0, 0.0, 1.0), window_ms=60.0)
     severe = half_sine_pulse(*random_pulses(40, 0)[0], window_ms=60.0)
     for h in args.element_size:
         for t_sas in args.sas_mm:
             t0 = time.perf_counter()
             mesh = mni_head_mesh(h, csf_shell_mm=t_sas)
             model = FEHeadModel(mesh)
-            f_ring, _ = ring_frequency(model)
+            f_ring = float("nan") if args.no_ring else ring_frequency(model)[0]
             t = jnp.asarray(moderate.t_s, jnp.float32)
             a = jnp.asarray(moderate.ang_acc_rad_s2, jnp.float32)
             line = (
@@ -100,6 +125,8 @@ def main(argv=None) -> int:
                 log = 0.5 * np.log1p(2.0 * gl)
                 disp = float(jnp.max(jnp.linalg.norm(u, axis=1)))
                 line += f"MPS95 GL {gl:.3f} log {log:.3f}, max disp {disp:.1f} mm"
+                if brain is not None:
+                    line += f", fiber p95 {fiber_p95(model, brain, u):.3f}"
             except Exception as err:  # the solve reports divergence (never a silent NaN)
                 if "diverged" not in str(err):
                     raise

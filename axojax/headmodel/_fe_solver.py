@@ -38,6 +38,7 @@ central difference (leapfrog) with lumped masses; the Coriolis term uses the hal
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import equinox as eqx
@@ -434,6 +435,7 @@ class ElementFields(eqx.Module):
     h: float = eqx.field(static=True)
 
 
+@functools.partial(jax.jit, static_argnums=4)
 def element_fields(
     labels: Int[Array, "nx ny nz"],
     tables: LabelTables,
@@ -539,6 +541,7 @@ def step(fields: ElementFields, state: FEState, loads: Loads, dt: Float[Array, "
     )
 
 
+@functools.partial(jax.jit, static_argnums=2)
 def stable_time_step(tables: LabelTables, labels_present: Int[Array, " n"], h: float) -> Float[Array, ""]:
     """Critical central-difference step [ms] bound by the element eigenvalue theorem (Irons).
 

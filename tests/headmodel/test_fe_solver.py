@@ -364,7 +364,7 @@ def test_rigid_sphere_in_the_interface_rings_at_the_closed_form():
     about an axis at omega^2 = (tangential stiffness integral of k_t r_perp^2 dA) / I = 5 k_t / (rho R)."""
     labels_np, h, o = sphere_labels(6)
     labels = jnp.asarray(labels_np)
-    tab = tables(g_inf=400.0, bulk=4000.0)  # rho = R = 1; the brain is rigid against the layer
+    tab = tables(g_inf=100.0, bulk=1000.0)  # rho = R = 1; its own torsion (44.9 rad/s) is 14x the ring
     k_t = 2.0
     layer = fe.Interface(
         normal_stiffness=jnp.asarray(k_t), shear_stiffness=jnp.asarray(k_t), areal_density=jnp.asarray(0.0)
@@ -377,7 +377,7 @@ def test_rigid_sphere_in_the_interface_rings_at_the_closed_form():
     rot = jnp.stack([-x[1], x[0], jnp.zeros_like(x[0])]) * free  # rigid rotation about z
     state = eqx.tree_at(lambda s: s.v, fe.init_state(labels, 1, jnp.float64), 1e-3 * rot)
     omega = np.sqrt(5.0 * k_t)
-    steps = int(2.5 * 2 * np.pi / omega / float(dt))
+    steps = int(2.0 * 2 * np.pi / omega / float(dt))
     _, (us, _) = jax.jit(lambda s: _run(fields, s, dt, steps, zero_loads(jnp.float64)))(state)
     mass = 1.0 / jnp.where(fields.inv_mass > 0, fields.inv_mass, jnp.inf)
     theta = np.asarray(jnp.einsum("tiabc,iabc,abc->t", us, rot, mass) / jnp.sum(mass * jnp.sum(rot**2, 0)))
