@@ -55,8 +55,13 @@ def label_figure(mesh, path: Path) -> None:
 
 
 def strain_maps(head, brain, t, a):
+    """(peak MPS, peak |fiber strain|) [-] at the brain's voxels for one impact."""
+    return strain_maps_from_motion(head, brain, motion(head, t, a))
+
+
+def strain_maps_from_motion(head, brain, mo):
+    """(peak MPS, peak |fiber strain|) [-] at the brain's voxels from a solved motion `mo`."""
     coords = np.asarray(brain.coords_mm, np.float32)
-    mo = motion(head, t, a)
     mps, fib = [], []
     for s in range(0, coords.shape[0], 8192):
         e = strain_from_motion(head, mo, jnp.asarray(coords[s : s + 8192]))

@@ -31,11 +31,10 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fe_figures import strain_maps_from_motion  # noqa: E402
 from fe_validation import element_mps95, random_pulses  # noqa: E402
 
 from axojax.brain import default_brain  # noqa: E402
-from axojax.fiberstrain import project_strain_weighted  # noqa: E402
-from axojax.headmodel import strain_from_motion  # noqa: E402
 
 from axojax.headmodel import FEHeadModel, ReducedHeadModel, damage  # noqa: E402
 from axojax.headmodel import _fe_solver as fe  # noqa: E402
@@ -79,21 +78,6 @@ def ring_frequency(model: FEHeadModel, record_ms: float = 200.0) -> tuple[float,
     return 1e3 / period_ms, theta
 
 
-def fiber_p95(model: FEHeadModel, brain, u) -> float:
-    """p95 over the brain's WM voxels of the peak |fiber strain| [-] from a solved motion `u`."""
-    coords = np.asarray(brain.coords_mm, np.float32)
-    peaks = []
-    for s in range(0, coords.shape[0], 8192):
-        e = strain_from_motion(model, u, jnp.asarray(coords[s : s + 8192]))
-        eps = project_strain_weighted(
-            e,
-            jnp.asarray(brain.fiber_dir[s : s + 8192], e.dtype),
-            jnp.asarray(brain.fiber_weight[s : s + 8192], e.dtype),
-        )
-        peaks.append(np.asarray(jnp.max(jnp.abs(eps), axis=1)))
-    return float(np.percentile(np.concatenate(peaks), 95))
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--element-size", type=float, nargs="+", default=[6.0])
@@ -126,7 +110,8 @@ def main(argv=None) -> int:
                 disp = float(jnp.max(jnp.linalg.norm(u, axis=1)))
                 line += f"MPS95 GL {gl:.3f} log {log:.3f}, max disp {disp:.1f} mm"
                 if brain is not None:
-                    line += f", fiber p95 {fiber_p95(model, brain, u):.3f}"
+                    fib = strain_maps_from_motion(model, brain, u)[1]
+                    line += f", fiber p95 {np.percentile(fib, 95):.3f}"
             except Exception as err:  # the solve reports divergence (never a silent NaN)
                 if "diverged" not in str(err):
                     raise

@@ -36,9 +36,19 @@ def _chunk_profiles(
     fiber_weight: Float[Array, "chunk k"],
 ) -> Float[Array, "chunk time"]:
     """Profiles of one voxel chunk [-] in the dtype of the solved motion, cast to float32 at the end."""
+    return _tensor_fiber_strain(head_model, solved, coords_mm, fiber_dir, fiber_weight).astype(jnp.float32)
+
+
+def _tensor_fiber_strain(
+    head_model: AbstractHeadModel,
+    solved,
+    coords_mm: Float[Array, "chunk 3"],
+    fiber_dir: Float[Array, "chunk k 3"],
+    fiber_weight: Float[Array, "chunk k"],
+) -> Float[Array, "chunk time"]:
+    """Weighted fiber strain [-] through the head model's strain tensors, in the dtype of the solve."""
     strain = head_model.strain_from_motion(solved, coords_mm)
-    eps = project_strain_weighted(strain, fiber_dir.astype(strain.dtype), fiber_weight.astype(strain.dtype))
-    return eps.astype(jnp.float32)
+    return project_strain_weighted(strain, fiber_dir.astype(strain.dtype), fiber_weight.astype(strain.dtype))
 
 
 @jax.jit
@@ -151,8 +161,7 @@ def chunk_fiber_strain(
     """
     if isinstance(head_model, ReducedHeadModel):
         return _twist_fiber_strain(head_model, solved, coords_mm, fiber_dir, fiber_weight)
-    strain = head_model.strain_from_motion(solved, coords_mm)
-    return project_strain_weighted(strain, fiber_dir.astype(strain.dtype), fiber_weight.astype(strain.dtype))
+    return _tensor_fiber_strain(head_model, solved, coords_mm, fiber_dir, fiber_weight)
 
 
 def _impact_grid(impact: Impact, t_s: Float[ArrayLike, " time"] | None) -> tuple[Array, Array]:
