@@ -135,7 +135,7 @@ def _print_summary(m: dict) -> None:
     mp = m["maps"]
     print(
         f"  maps: {len(mp['files'])} NIfTI in {Path(next(iter(mp['files'].values()))).parent}; "
-        f"inference {mp['warm']['inference_s']:.2f} s warm"
+        f"computed in {mp['warm']['compute_s']:.2f} s warm"
     )
     if m["impacts"].get("kinematics"):
         print(f"  kinematics, {m['impacts']['window_ms']:g} ms window (DIR/impacts/kinematics.csv):")

@@ -11,7 +11,7 @@ every voxel's profile goes through the surrogate. Output (DIR):
         per-tract results; with figures also DIR/<name>/index.html (viewer) and map_slices*.png, tracts*.png
     DIR/impacts.csv, DIR/impacts.json                      one row per impact: DAMAGE (full record,
         window, loss), peak |ω| and |α|, per output p50 / p95 / p99 / max and the volume fractions
-        above the thresholds of `axojax.wholebrain.summary`, OOD fraction, inference time
+        above the thresholds of `axojax.wholebrain.summary`, OOD fraction, compute and write times
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def _row(name: str, res, summ: dict[str, Any], extra: dict[str, Any]) -> dict[st
             row[f"{out_name}_frac_ge_{a['threshold']:g}"] = a["fraction"]
     row["ood_fraction"] = summ["ood_fraction"]
     row["n_ood"] = int(res.ood.sum())
-    row["inference_s"] = round(res.inference_s, 4)
+    # impacts: the fused program's share of the compute wall time (two in flight: from when the impact was
+    # the oldest one running); strain files: the OOD check and the surrogate (profiles read, not computed)
+    row["compute_s"] = round(res.compute_s, 4)
     return row
 
 
@@ -78,8 +80,9 @@ def predict(
 
     Returns:
         {"rows": [...], "files": {"csv", "json"}, "seconds": wall time [s], "read_s": reading and
-        windowing the impacts [s], "n_impacts", "n_voxels"}; each row also holds its profiles_s,
-        inference_s and write_s [s].
+        windowing the impacts [s], "n_impacts", "n_voxels"}; each row also holds its compute_s (the
+        impact's fused program: head model, profiles, OOD check, surrogate; for a strain file the OOD
+        check and the surrogate) and write_s (maps, summary, tract results) [s].
 
     Raises:
         ValueError, FileNotFoundError: naming the file: unreadable or inconsistent input, an
@@ -170,7 +173,6 @@ def predict(
         }
         atomic_write_json(folder / "summary.json", report)
         row = _row(name, res, summ, extra)
-        row["profiles_s"] = None if res.profiles_s is None else round(res.profiles_s, 4)
         row["write_s"] = round(time.perf_counter() - t_write, 4)
         row["maps"] = str(paths[next(iter(paths))].parent)
         return row

@@ -59,9 +59,13 @@ class WholeBrainResult:
             peak_mt_strain [-], peak_axolemma_strain [-], tau_failure_pct [%], nf_failure_pct [%].
         ood: True where the voxel's profile lies outside the surrogate's training range (V,)
             (`axojax.surrogate.check_inputs`): its outputs there are extrapolations.
-        profiles_s: wall time of the profiles [s] (None when the profiles were given).
-        inference_s: wall time of the OOD check and the streamed surrogate inference, results on the host [s].
+        profiles_s: wall time of the fiber strain profiles on their own [s] (the unfused `whole_brain`); None
+            where they were not timed on their own: given to `predict_maps`, or computed inside the fused
+            program, whose time `inference_s` includes them (`fused`).
+        inference_s: wall time [s] of the OOD check and the surrogate, results on the host; for the fused
+            program (`fused` True) the whole program: head-model solve, profiles, OOD check, surrogate.
         output_names: names of the columns of `values`.
+        fused: `inference_s` is the fused program's time (`whole_brain`, `whole_brain_many`).
     """
 
     name: str
@@ -70,19 +74,29 @@ class WholeBrainResult:
     profiles_s: float | None
     inference_s: float
     output_names: tuple[str, ...] = OUTPUT_NAMES
+    fused: bool = False
 
     @property
     def n_voxels(self) -> int:
         """Number of voxels V."""
         return int(self.values.shape[0])
 
+    @property
+    def compute_s(self) -> float:
+        """Wall time [s] from the impact (or the given profiles) to the outputs on the host: `inference_s`
+        plus `profiles_s` when the profiles were timed on their own."""
+        return self.inference_s + (self.profiles_s or 0.0)
+
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready metadata (no arrays): name, voxel and OOD counts, timings [s], output names."""
+        """JSON-ready metadata (no arrays): name, voxel and OOD counts, timings [s] (`compute_s`, and its
+        split into `profiles_s` and `inference_s` where there is one), `fused`, output names."""
         return {
             "name": self.name,
             "n_voxels": self.n_voxels,
             "n_ood": int(self.ood.sum()),
             "ood_fraction": float(self.ood.mean()) if self.n_voxels else None,
+            "compute_s": self.compute_s,
+            "fused": self.fused,
             "profiles_s": self.profiles_s,
             "inference_s": self.inference_s,
             "output_names": list(self.output_names),
@@ -211,6 +225,7 @@ def _collect(
         ood=flags,
         profiles_s=None,
         inference_s=elapsed,
+        fused=True,
     )
 
 
@@ -311,8 +326,9 @@ def whole_brain(
             `FUSED_CHUNK_VOXELS`).
 
     Returns:
-        A `WholeBrainResult` named after the impact. Unfused: both timings; fused: `profiles_s` None and
-        `inference_s` the whole program (solve, profiles, OOD check, surrogate, results on the host).
+        A `WholeBrainResult` named after the impact. Unfused: both timings; fused (`fused` True):
+        `profiles_s` None and `inference_s` the whole program (solve, profiles, OOD check, surrogate,
+        results on the host); `compute_s` is the total either way.
 
     Raises:
         ValueError: a profile grid that is not uniform or does not match the surrogate's (samples, step;

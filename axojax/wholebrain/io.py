@@ -11,6 +11,7 @@ import json
 import os
 import re
 import uuid
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -40,12 +41,24 @@ def _check_names(names: Sequence[str], n_columns: int) -> tuple[str, ...]:
     return names
 
 
+def _gzip_bytes(data: bytes) -> bytes:
+    """`data` as one gzip member: deflate level 1 with the run-length strategy (`zlib.Z_RLE`).
+
+    A map is ~90 % zeros outside the white matter and float32 noise inside, where longer matches are
+    rare: RLE keeps the files as small as nibabel's level-1 gzip (~0.35 MB per 2 mm map) at ~25 % less
+    CPU, and any gzip reader (nibabel, FSL, gunzip) reads it.
+    """
+    packer = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS, 8, zlib.Z_RLE)
+    return packer.compress(data) + packer.flush()
+
+
 def _atomic_save(img: nib.Nifti1Image, final: Path) -> None:
-    # the temporary name keeps the .nii.gz suffix, from which nibabel picks the format
+    """`img` as a single-file gzipped NIfTI at `final`, written to a temporary name and moved into place."""
     tmp = final.with_name(f".{final.name[: -len('.nii.gz')]}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.nii.gz")
     try:
-        nib.save(img, tmp)
-        with open(tmp, "rb+") as f:
+        with open(tmp, "wb") as f:
+            f.write(_gzip_bytes(img.to_bytes()))
+            f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, final)
     finally:

@@ -4,7 +4,7 @@ import pytest
 from axojax.headmodel import ReducedHeadModel, damage
 from axojax.kinematics import Impact, half_sine_pulse
 from axojax.pipeline import RunConfig
-from axojax.pipeline.impacts import place_window, prepare_impacts, select_held_out
+from axojax.pipeline.impacts import place_window, prepare_impacts, record_damages, select_held_out
 
 
 def _two_events(gap_ms: float) -> Impact:
@@ -63,3 +63,21 @@ def test_held_out_rules():
         select_held_out(RunConfig.preset_config("tiny", impacts="x.mat", held_out="zz"), imps)
     with pytest.raises(ValueError, match="at least two"):
         select_held_out(config, {"a": imps["a"]})
+
+
+def test_record_damages_batched_equals_record_by_record():
+    """Records on one time grid share one batched solve, others get their own; each DAMAGE is the one of
+    `damage(model, record)`, in the records' order of names."""
+    model = ReducedHeadModel()
+    grid = dict(dt_ms=0.1, window_ms=120.0)
+    records = {
+        "a": half_sine_pulse(3000.0, 8.0, (0.0, 0.0, 1.0), onset_ms=30.0, name="a", **grid),
+        "short": half_sine_pulse(4000.0, 6.0, (1.0, 0.0, 0.0), dt_ms=0.1, window_ms=60.0, name="short"),
+        "b": half_sine_pulse(6000.0, 12.0, (0.3, 1.0, 0.0), onset_ms=50.0, name="b", **grid),
+        "c": _two_events(40.0),
+    }
+    got = record_damages(records, model)
+    assert list(got) == ["a", "short", "b", "c"]
+    for name, rec in records.items():
+        assert got[name] == pytest.approx(float(damage(model, rec)), rel=1e-10), name
+    assert got["b"] > got["a"] > 0.0  # not one number copied: a stronger, longer pulse has more DAMAGE
