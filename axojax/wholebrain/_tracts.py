@@ -78,7 +78,8 @@ def _voxel_lookup(points_mm: np.ndarray, brain: Brain) -> np.ndarray:
     grid[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = np.arange(brain.n_voxels)
     inv = np.linalg.inv(np.asarray(brain.affine, np.float64))
     flat = points_mm.reshape(-1, 3).astype(np.float64)
-    p = np.rint(flat @ inv[:3, :3].T + inv[:3, 3]).astype(np.int64)
+    # einsum, not `flat @ inv.T`: NumPy's matmul of (P, 3) by (3, 3) took 0.2 s for the 0.5 M tract points
+    p = np.rint(np.einsum("pj,ij->pi", flat, inv[:3, :3]) + inv[:3, 3]).astype(np.int64)
     inside = np.all((p >= 0) & (p < np.asarray(grid.shape)), axis=1)
     p = np.where(inside[:, None], p, 0)
     return np.where(inside, grid[p[:, 0], p[:, 1], p[:, 2]], -1).reshape(points_mm.shape[:-1])
