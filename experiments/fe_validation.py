@@ -11,6 +11,7 @@ monotone; which measure the FE models behind DAMAGE report is not stated in SCIE
 FE beside the reduced model, on the MNI T1.
 
     python experiments/fe_validation.py --n 40 --element-size 6 --out runs/fe_validation.json
+    python experiments/fe_validation.py --n 40 --element-size 6 --hourglass-scale 2
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from axojax.headmodel import FEHeadModel, ReducedHeadModel, damage, max_principal_strain
+from axojax.headmodel import FEHeadModel, FEMaterial, ReducedHeadModel, damage, max_principal_strain
 from axojax.headmodel import _fe_solver as fe
 from axojax.headmodel.mesh import mni_head_mesh
 from axojax.kinematics import half_sine_pulse
@@ -65,8 +66,17 @@ def main(argv=None) -> int:
     p.add_argument("--element-size", type=float, default=6.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None)
+    p.add_argument(
+        "--hourglass-scale", type=float, default=None, help="FEMaterial.hourglass_scale (default 1)"
+    )
+    p.add_argument("--csf-shear-kpa", type=float, default=None, help="FEMaterial.csf_shear_kpa (default 0.5)")
     args = p.parse_args(argv)
-    model = FEHeadModel(mni_head_mesh(args.element_size))
+    overrides = {
+        k: v
+        for k, v in (("hourglass_scale", args.hourglass_scale), ("csf_shear_kpa", args.csf_shear_kpa))
+        if v is not None
+    }
+    model = FEHeadModel(mni_head_mesh(args.element_size), FEMaterial(**overrides))
     reduced = ReducedHeadModel()
     motion_fn = eqx.filter_jit(model.motion)
     rows = []

@@ -19,8 +19,11 @@ p_GM, white matter p_WM, T1), see docs/fe.md:
 6. the falx is a fold of the dura: falx fragments that do not reach the envelope's boundary (a few dark
    midline voxels deep in the brain) become CSF;
 7. the subarachnoid space is not meshed: the envelope's boundary is tied to the rigid skull through an
-   elastic layer of stated thickness (`axojax.headmodel._fe_solver.interface_stiffness`), which holds the
-   brain tangentially as the CSF layer would but cannot invert however far the brain slides.
+   elastic layer of stated thickness (`axojax.headmodel._fe_solver.Layer`), which holds the brain as the
+   CSF layer would but cannot invert however far the brain slides;
+8. the skull's inner surface: the envelope's boundary rounded off (`skull_distance`), a smooth signed
+   distance on a grid finer than the elements, so that the layer measures the brain's normal gap to a
+   smooth surface, not to the voxel staircase.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["segment_head", "coarsen_labels", "attach_falx", "crop_labels"]
+__all__ = ["segment_head", "coarsen_labels", "attach_falx", "crop_labels", "skull_distance"]
 
 OUTSIDE, CSF, GM, WM, FALX = 0, 1, 2, 3, 4
 
@@ -130,3 +133,49 @@ def crop_labels(labels: np.ndarray, margin: int = 1) -> tuple[np.ndarray, np.nda
     lo_p = lo + pad_lo
     hi_p = hi + pad_lo
     return padded[lo_p[0] : hi_p[0], lo_p[1] : hi_p[1], lo_p[2] : hi_p[2]], lo
+
+
+def _trilinear_lipschitz(phi: np.ndarray, s: float) -> float:
+    """Upper bound of |grad| of the trilinear interpolant of grid values `phi` (spacing s): in a cell, the
+    derivative along an axis is a convex combination of the cell's 4 edge differences along it."""
+    bound = 0.0
+    for axis in range(3):
+        d = np.abs(np.diff(phi, axis=axis)) / s
+        others = [k for k in range(3) if k != axis]
+        for k in others:
+            n = d.shape[k]
+            d = np.maximum(np.take(d, np.arange(n - 1), axis=k), np.take(d, np.arange(1, n), axis=k))
+        bound = bound + d[tuple(slice(0, phi.shape[k] - 1) for k in range(3))] ** 2
+    return float(np.sqrt(np.max(bound)))
+
+
+def skull_distance(
+    inside: np.ndarray,
+    h: float,
+    *,
+    margin_cells: int = 3,
+    max_spacing_mm: float = 1.5,
+    smoothing: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Smooth signed distance [mm] to the skull's inner surface (negative inside) on a fine grid.
+
+    `inside`: the mesh's deforming cells (nx, ny, nz) of side h [mm]. The cells are refined by r =
+    ceil(h / `max_spacing_mm`) per axis, the exact signed distance of the refined staircase is taken
+    (Euclidean distance transforms, +-half a fine voxel so that the staircase's faces are the zero level),
+    and a Gaussian of sigma = `smoothing` h rounds its steps and corners off; phi is then scaled (by at most
+    a few %) so that its trilinear interpolant has |grad phi| <= 1 (the layer's stable-step bound).
+    Returns (phi (px, py, pz), position of phi[0, 0, 0] relative to the mesh's node (0, 0, 0) [mm],
+    spacing [mm]); the grid extends `margin_cells` cells beyond the mesh's node box on every side.
+    """
+    r = max(1, int(np.ceil(h / max_spacing_mm - 1e-9)))
+    s = h / r
+    m = int(margin_cells)
+    cells = np.pad(np.asarray(inside, bool), m)
+    fine = cells.repeat(r, 0).repeat(r, 1).repeat(r, 2)  # fine voxel centres at (k + 1/2) s - m h
+    d_out = ndimage.distance_transform_edt(~fine, sampling=s)  # outside voxels: distance to the inside
+    d_in = ndimage.distance_transform_edt(fine, sampling=s)
+    phi = np.where(fine, -(d_in - 0.5 * s), d_out - 0.5 * s)
+    phi = ndimage.gaussian_filter(phi, sigma=smoothing * h / s, mode="nearest")
+    phi = phi / max(1.0, _trilinear_lipschitz(phi, s))
+    origin = np.full(3, 0.5 * s - m * h)
+    return phi, origin, s

@@ -18,7 +18,15 @@ from jaxtyping import Array, Float, Int
 from axojax.headmodel import _fe_solver as fe
 from axojax.headmodel._model import AbstractHeadModel, ReducedHeadModel
 
-__all__ = ["LABELS", "VoxelMesh", "FEMaterial", "FEHeadModel", "solve_motion", "strain_at_points"]
+__all__ = [
+    "LABELS",
+    "VoxelMesh",
+    "FEMaterial",
+    "FEHeadModel",
+    "skull_layer",
+    "solve_motion",
+    "strain_at_points",
+]
 
 # Label codes of a head mesh (and of a user's label NIfTI).
 LABELS = {"outside": 0, "csf": 1, "grey_matter": 2, "white_matter": 3, "falx": 4}
@@ -173,6 +181,39 @@ class FEMaterial(eqx.Module):
         )
 
 
+def skull_layer(mesh: VoxelMesh, dtype=None) -> fe.Layer:
+    """The subarachnoid layer's geometry on `mesh` (host-side, from concrete labels): the free nodes of the
+    envelope's boundary, their areas, and the smooth skull surface (`_fe_mesh.skull_distance`)."""
+    from axojax.headmodel._fe_mesh import skull_distance  # scipy.ndimage: build time only
+
+    dtype = dtype or jnp.result_type(float)
+    lab = np.asarray(mesh.labels)
+    h = mesh.element_size_mm
+    area = np.linalg.norm(np.asarray(fe.interface_area(jnp.asarray(lab), h), np.float64), axis=0)
+    free = np.asarray(fe.free_node_mask(jnp.asarray(lab), interface=True))
+    node = np.flatnonzero((area > 0) & free)
+    if node.size == 0:
+        raise ValueError("skull_layer: the mesh's envelope has no free boundary node")
+    phi, phi_origin, spacing = skull_distance(np.isin(lab, fe.DEFORMABLE_LABELS), h)
+    pos = np.stack(np.unravel_index(node, area.shape)).astype(np.float64) * h  # (3, nb) [mm]
+    layer = fe.Layer(
+        node=jnp.asarray(node, jnp.int32),
+        area=jnp.asarray(area.reshape(-1)[node], dtype),
+        position=jnp.asarray(pos, dtype),
+        phi0=jnp.zeros(node.size, dtype),
+        phi=jnp.asarray(phi, dtype),
+        phi_origin=jnp.asarray(phi_origin, dtype),
+        phi_spacing=float(spacing),
+    )
+    return eqx.tree_at(lambda lay: lay.phi0, layer, fe.skull_gap(layer, layer.position)[0])
+
+
+def _cast_floats(tree, dtype):
+    return jax.tree_util.tree_map(
+        lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree
+    )
+
+
 def _kinematics_at(
     t_s: Float[Array, " time"], acc: Float[Array, "time 3"], vel0: Float[Array, " 3"]
 ) -> tuple[Float[Array, "time 3"], Float[Array, "time-1 3"]]:
@@ -197,14 +238,15 @@ def solve_motion(
     lin_acc_mm_ms2: Float[Array, "time 3"] | None = None,
     checkpoint: bool = True,
     interface: fe.Interface | None = None,
+    layer: fe.Layer | None = None,
 ) -> Float[Array, "time 3 nx1 ny1 nz1"]:
     """Nodal displacement history [mm] (skull frame, RAS) at the sample times, from rest at t_ms[0].
 
     Between two samples the skull's angular acceleration (and linear acceleration, if given) is linear in
     time and its angular velocity the exact integral; `substeps` central-difference steps of equal length
     span each interval. Each interval is a `jax.checkpoint` block, so reverse-mode memory grows with the
-    number of samples, not of steps. `interface`: the subarachnoid layer on the mesh's boundary (None:
-    the boundary is fixed to the skull).
+    number of samples, not of steps. `interface` and `layer`: the subarachnoid layer's stiffness and
+    geometry (`skull_layer`) on the mesh's boundary (None: the boundary is fixed to the skull).
 
     Raises (at run time, `eqx.error_if`): a step longer than the critical step of `tables` on the labels
     `labels_present` (unstable: sample interval too long, or a stiffer material than the model was built
@@ -214,7 +256,13 @@ def solve_motion(
     h = mesh.element_size_mm
     labels = mesh.labels
     fields = fe.element_fields(
-        labels, tables, mesh.origin_mm.astype(dtype), centre_mm.astype(dtype), h, interface
+        labels,
+        tables,
+        mesh.origin_mm.astype(dtype),
+        centre_mm.astype(dtype),
+        h,
+        interface,
+        None if layer is None else _cast_floats(layer, dtype),
     )
     vel, slope = _kinematics_at(t_ms, ang_acc_rad_ms2, jnp.zeros(3, dtype))
     if lin_acc_mm_ms2 is None:
@@ -343,6 +391,7 @@ class FEHeadModel(AbstractHeadModel):
     max_sample_interval_s: float = eqx.field(static=True)
     checkpoint: bool = eqx.field(static=True)
     damage_model: ReducedHeadModel
+    layer: fe.Layer | None
 
     def __init__(
         self,
@@ -368,6 +417,7 @@ class FEHeadModel(AbstractHeadModel):
         if not max_sample_interval_s > 0:
             raise ValueError(f"FEHeadModel: max_sample_interval_s must be > 0, got {max_sample_interval_s}")
         dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+        self.layer = None if mesh.sas_thickness_mm is None else skull_layer(mesh, dtype)
         tables = self.material.tables(dtype, mesh.element_size_mm)
         present = np.unique(np.asarray(mesh.labels))
         present = present[np.isin(present, fe.DEFORMABLE_LABELS)]
@@ -380,6 +430,7 @@ class FEHeadModel(AbstractHeadModel):
             jnp.zeros(3, dtype),
             mesh.element_size_mm,
             self._interface(dtype),
+            self.layer,
         )
         dt_el = fe.stable_time_step(tables, jnp.asarray(present), mesh.element_size_mm)
         dt = float(fe.critical_step(fields, dt_el)) * safety
@@ -417,6 +468,7 @@ class FEHeadModel(AbstractHeadModel):
             labels_present=self.deformable_labels,
             checkpoint=self.checkpoint,
             interface=self._interface(dtype),
+            layer=self.layer,
         )
 
     def _interface(self, dtype) -> fe.Interface | None:

@@ -63,7 +63,10 @@ __all__ = [
     "deformable_mask",
     "Interface",
     "interface_area",
-    "interface_springs",
+    "Layer",
+    "skull_gap",
+    "layer_forces",
+    "layer_energy",
     "critical_step",
     "free_node_mask",
     "node_mass",
@@ -155,16 +158,74 @@ class LabelTables(eqx.Module):
 
 
 class Interface(eqx.Module):
-    """The elastic subarachnoid layer that ties the brain envelope to the skull, per unit area.
-
-    A node on the envelope's boundary with outward area vector a (|a| its share of the boundary, n = a/|a|)
-    feels f = -|a| (k_n n n^T + k_t (I - n n^T)) u: the layer's normal and tangential stiffness. Half the
-    layer's mass moves with the node.
-    """
+    """The subarachnoid layer's stiffness and mass per unit area (the CSF between brain and skull)."""
 
     normal_stiffness: Float[Array, ""]  # k_n = (K + 4/3 G) / t [MPa/mm]
     shear_stiffness: Float[Array, ""]  # k_t = G / t [MPa/mm]
     areal_density: Float[Array, ""]  # rho t [g/mm^2]
+
+
+class Layer(eqx.Module):
+    """Geometry of the layer that ties the brain envelope to the skull: its nodes and the skull surface.
+
+    Node b of the envelope's boundary (area |a_b|, reference position X_b, skull-frame displacement u_b, at
+    x_b = X_b + u_b) stores the layer energy
+        |a_b| [k_n g_b^2 / 2 + k_t (|u_b|^2 - g_b^2) / 2],   g_b = phi(x_b) - phi(X_b),
+    with phi the smooth signed distance to the skull's inner surface (`_fe_mesh.skull_distance`): g is the
+    change of the node's normal gap (the layer's thickness change), |u|^2 - g^2 >= 0 (phi is 1-Lipschitz)
+    its tangential slip squared. For small u it is the linear layer (k_n n n^T + k_t (I - n n^T)) with
+    n = grad phi; unlike a linear spring it lets the brain slide along the curved skull (a rigid rotation
+    inside a spherical skull keeps g = 0 however large): a linear spring fixed in space pulls a node that
+    has slid by s off the surface by ~ s^2 / 2R, against the layer's normal stiffness ~ K / t.
+    """
+
+    node: Int[Array, " nb"]  # flat indices of the layer's nodes on the node grid
+    area: Float[Array, " nb"]  # |a_b| [mm^2]
+    position: Float[Array, "3 nb"]  # X_b relative to the node grid's node (0, 0, 0) [mm]
+    phi0: Float[Array, " nb"]  # phi(X_b) [mm]
+    phi: Float[Array, "px py pz"]  # signed distance to the skull's inner surface [mm], negative inside
+    phi_origin: Float[Array, " 3"]  # position of phi[0, 0, 0] relative to node (0, 0, 0) [mm]
+    phi_spacing: float = eqx.field(static=True)  # [mm]
+
+
+def skull_gap(layer: Layer, x: Float[Array, "3 nb"]) -> tuple[Float[Array, " nb"], Float[Array, "3 nb"]]:
+    """(phi, grad phi) at points x [mm] (node-grid frame): trilinear interpolation of `layer.phi`."""
+    shape = jnp.asarray(layer.phi.shape, jnp.int32)
+    xi = (x - layer.phi_origin[:, None]) / layer.phi_spacing
+    base = jnp.clip(jnp.floor(xi).astype(jnp.int32), 0, (shape - 2)[:, None])
+    w = jnp.clip(xi - base.astype(xi.dtype), 0.0, 1.0)  # (3, nb)
+    value = jnp.zeros_like(w[0])
+    grad = jnp.zeros_like(w)
+    for ax, ay, az in CORNERS.tolist():
+        c = layer.phi[base[0] + ax, base[1] + ay, base[2] + az]
+        wx = w[0] if ax else 1.0 - w[0]
+        wy = w[1] if ay else 1.0 - w[1]
+        wz = w[2] if az else 1.0 - w[2]
+        sx, sy, sz = (2.0 * ax - 1.0), (2.0 * ay - 1.0), (2.0 * az - 1.0)
+        value = value + c * wx * wy * wz
+        grad = grad + c[None] * jnp.stack([sx * wy * wz, sy * wx * wz, sz * wx * wy])
+    return value, grad / layer.phi_spacing
+
+
+def layer_forces(
+    layer: Layer, stiffness: Interface, u: Float[Array, "3 nx1 ny1 nz1"]
+) -> Float[Array, "3 nx1 ny1 nz1"]:
+    """Nodal forces [N] of the layer, -dE/du (see `Layer`)."""
+    flat = u.reshape(3, -1)
+    ub = flat[:, layer.node]
+    phi, grad = skull_gap(layer, layer.position + ub)
+    g = phi - layer.phi0
+    kn, kt = stiffness.normal_stiffness, stiffness.shear_stiffness
+    fb = -layer.area[None] * ((kn - kt) * g[None] * grad + kt * ub)
+    return jnp.zeros_like(flat).at[:, layer.node].add(fb).reshape(u.shape)
+
+
+def layer_energy(layer: Layer, stiffness: Interface, u: Float[Array, "3 nx1 ny1 nz1"]) -> Float[Array, ""]:
+    """Elastic energy [mJ] stored in the layer (see `Layer`)."""
+    ub = u.reshape(3, -1)[:, layer.node]
+    g = skull_gap(layer, layer.position + ub)[0] - layer.phi0
+    kn, kt = stiffness.normal_stiffness, stiffness.shear_stiffness
+    return 0.5 * jnp.sum(layer.area * (kn * g**2 + kt * (jnp.sum(ub**2, axis=0) - g**2)))
 
 
 class FEState(eqx.Module):
@@ -298,19 +359,6 @@ def interface_area(labels: Int[Array, "nx ny nz"], h: float) -> Float[Array, "3 
     return jnp.stack(comps)
 
 
-def interface_springs(
-    area: Float[Array, "3 nx1 ny1 nz1"], layer: Interface
-) -> Float[Array, "3 3 nx1 ny1 nz1"]:
-    """Nodal stiffness [N/mm] of the layer: (k_n - k_t) a a^T / |a| + k_t |a| I."""
-    norm = jnp.sqrt(jnp.sum(area**2, axis=0))
-    safe = jnp.where(norm > 0, norm, 1.0)
-    eye = jnp.eye(3, dtype=area.dtype)[:, :, None, None, None]
-    outer = area[:, None] * area[None, :] / safe[None, None]
-    return (layer.normal_stiffness - layer.shear_stiffness) * outer + layer.shear_stiffness * norm[
-        None, None
-    ] * eye
-
-
 def node_mass(labels: Int[Array, "nx ny nz"], density: Float[Array, " label"], h: float) -> Array:
     """Lumped nodal masses [g]: each deforming element gives rho h^3 / 8 to its 8 corners."""
     rho_e = jnp.where(deformable_mask(labels), density[labels], 0.0) * (h**3 / 8.0)
@@ -431,8 +479,9 @@ class ElementFields(eqx.Module):
     inv_mass: Float[Array, "nx1 ny1 nz1"]  # 1/m on free nodes, 0 on fixed ones [1/g]
     positions: Float[Array, "3 nx1 ny1 nz1"]  # X - c [mm]
     hourglass_scale: Float[Array, ""]
-    spring: Float[Array, "3 3 nx1 ny1 nz1"]  # subarachnoid layer stiffness per node [N/mm] (0: none)
     h: float = eqx.field(static=True)
+    layer: Layer | None = None  # the subarachnoid layer's nodes and skull surface (None: boundary tied)
+    stiffness: Interface | None = None  # its stiffness per area
 
 
 @functools.partial(jax.jit, static_argnums=4)
@@ -443,19 +492,24 @@ def element_fields(
     centre: Float[Array, " 3"],
     h: float,
     interface: Interface | None = None,
+    layer: Layer | None = None,
 ) -> ElementFields:
-    """Look up the material of every cell, the lumped masses of every node and, with `interface`, the
-    subarachnoid layer's springs on the boundary nodes (plus half the layer's mass)."""
+    """Look up the material of every cell, the lumped masses of every node and, with `interface` (the
+    layer's stiffness) and `layer` (its geometry, `axojax.headmodel._fe_model.skull_layer`), the
+    subarachnoid layer on the boundary nodes (plus half the layer's mass)."""
+    if (interface is None) != (layer is None):
+        raise ValueError(
+            "element_fields: pass both the layer's stiffness (interface) and geometry, or neither"
+        )
     deform = deformable_mask(labels)
     free = free_node_mask(labels, interface=interface is not None)
     mass = node_mass(labels, tables.density, h)
     node_shape = tuple(s + 1 for s in labels.shape)
-    if interface is None:
-        spring = jnp.zeros((3, 3, *node_shape), tables.bulk.dtype)
-    else:
-        area = interface_area(labels, h).astype(tables.bulk.dtype)
-        spring = interface_springs(area, interface)
-        mass = mass + 0.5 * interface.areal_density * jnp.sqrt(jnp.sum(area**2, axis=0))
+    if layer is not None:
+        extra = (
+            jnp.zeros(mass.size, mass.dtype).at[layer.node].add(0.5 * interface.areal_density * layer.area)
+        )
+        mass = mass + extra.reshape(mass.shape)
     inv_mass = jnp.where(free, 1.0 / jnp.where(free, mass, 1.0), 0.0)
     return ElementFields(
         deform=deform.astype(tables.bulk.dtype),
@@ -466,8 +520,9 @@ def element_fields(
         inv_mass=inv_mass,
         positions=node_positions(node_shape, origin, h) - centre[:, None, None, None],
         hourglass_scale=tables.hourglass_scale,
-        spring=spring * free.astype(spring.dtype)[None, None],
         h=h,
+        layer=layer,
+        stiffness=interface,
     )
 
 
@@ -516,7 +571,9 @@ def internal_forces(
     grad, stress, hg, new = element_stress(fields, state, dt)
     piola = _mm(_eye_like(grad) + grad, stress) * (fields.h**3)
     f = nodal_forces(piola, hg, state.u.shape[1:], fields.h)
-    return f - jnp.einsum("ij...,j...->i...", fields.spring, state.u), new
+    if fields.layer is not None:
+        f = f + layer_forces(fields.layer, fields.stiffness, state.u)
+    return f, new
 
 
 def step(fields: ElementFields, state: FEState, loads: Loads, dt: Float[Array, ""]) -> FEState:
@@ -562,7 +619,6 @@ def stable_time_step(tables: LabelTables, labels_present: Int[Array, " n"], h: f
             inv_mass=jnp.zeros((2, 2, 2), dtype),
             positions=jnp.zeros((3, 2, 2, 2), dtype),
             hourglass_scale=tables.hourglass_scale,
-            spring=jnp.zeros((3, 3, 2, 2, 2), dtype),
             h=h,
         )
         state0 = init_state(jnp.ones((1, 1, 1), jnp.int32), 1, dtype)
@@ -578,11 +634,13 @@ def stable_time_step(tables: LabelTables, labels_present: Int[Array, " n"], h: f
 
 
 def critical_step(fields: ElementFields, element_step: Float[Array, ""]) -> Float[Array, ""]:
-    """Critical step [ms] of the mesh with its interface springs: by Weyl's inequality the largest
-    eigenvalue of M^-1 (K_elements + K_springs) is at most (2 / `element_step`)^2 plus the largest
-    spring eigenvalue over mass of a node (bounded by the Frobenius norm)."""
-    spring = jnp.sqrt(jnp.sum(fields.spring**2, axis=(0, 1))) * fields.inv_mass
-    return 2.0 / jnp.sqrt((2.0 / element_step) ** 2 + jnp.max(spring))
+    """Critical step [ms] of the mesh with its subarachnoid layer: by Weyl's inequality the largest
+    eigenvalue of M^-1 (K_elements + K_layer) is at most (2 / `element_step`)^2 plus the largest layer
+    layer stiffness over mass of a node, k_n |a| / m (|grad phi| <= 1; the layer is stiffest normally)."""
+    if fields.layer is None:
+        return element_step
+    k = fields.stiffness.normal_stiffness * fields.layer.area * fields.inv_mass.reshape(-1)[fields.layer.node]
+    return 2.0 / jnp.sqrt((2.0 / element_step) ** 2 + jnp.max(k))
 
 
 def strain_energy(fields: ElementFields, u: Float[Array, "3 nx1 ny1 nz1"]) -> Float[Array, ""]:
@@ -595,8 +653,10 @@ def strain_energy(fields: ElementFields, u: Float[Array, "3 nx1 ny1 nz1"]) -> Fl
     ibar_minus3 = jnp.exp(-2.0 / 3.0 * log_j) * 2.0 * _trace(e) + 3.0 * jnp.expm1(-2.0 / 3.0 * log_j)
     psi = 0.5 * fields.shear_inf * ibar_minus3 + 0.5 * fields.bulk * jm1**2
     e_hg = 0.5 * fields.hourglass_scale * h * fields.shear_inf * jnp.sum(q * _hourglass_product(q), axis=0)
-    e_spring = 0.5 * jnp.einsum("i...,ij...,j...->", u, fields.spring, u)
-    return jnp.sum((psi * h**3 + e_hg) * fields.deform) + e_spring
+    e = jnp.sum((psi * h**3 + e_hg) * fields.deform)
+    if fields.layer is not None:
+        e = e + layer_energy(fields.layer, fields.stiffness, u)
+    return e
 
 
 def kinetic_energy(
