@@ -15,7 +15,9 @@ surrogate, each ending in block_until_ready), and the ratio of the old per-chunk
 (`old_path`: all profiles by `impact_profiles` in 8,192-voxel chunks, then the OOD check and the
 surrogate's `__call__`, `nnx.Conv` in every layer, in 2,048-profile chunks, as before the fused
 program) to the fused one (one impact at a time, and two in flight as predict runs them,
-`whole_brain_many`), measured in this run, and the largest difference between the two paths' outputs.
+`whole_brain_many`), measured in this run; and the maps `predict` wrote for those impacts, read back from
+the NIfTI files, against the old path's outputs: the run fails unless they differ by at most 1e-5 (output
+units) with identical OOD flags.
 The 1-minute load average (`os.getloadavg`) is printed with every figure: the machine is shared.
 
 The surrogate is the default architecture (channels 16, 32, 64) fitted for one epoch on random profiles

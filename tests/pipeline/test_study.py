@@ -90,6 +90,7 @@ def test_batch_predict_maps_every_impact_with_one_table(study_run, study_dir, tm
     for r in rows:
         assert r["damage_window"] > 0 and r["peak_ang_acc_rad_s2"] > 0 and 0.0 <= r["ood_fraction"] <= 1.0
         assert "tau_failure_pct_p95" in r and "tau_failure_pct_frac_ge_10" in r
+        assert r["compute_s"] > 0 and r["write_s"] > 0 and "profiles_s" not in r  # no null timing column
         assert (dest / r["name"].replace("[", "_").replace("]", "_") / "tau_failure_pct.nii.gz").exists()
     header = (dest / "impacts.csv").read_text().splitlines()[0].split(",")
     assert header[0] == "name" and "damage_full_record" in header and "ood_fraction" in header

@@ -34,12 +34,19 @@ def test_whole_brain_end_to_end(small_brain, impact, tiny_surrogate):
     assert np.isfinite(res.values).all()
     assert res.ood.shape == (small_brain.n_voxels,) and res.ood.dtype == bool and not res.ood.any()
     assert res.profiles_s is None and res.inference_s > 0  # fused: one program, one timing
+    assert res.fused and res.compute_s == res.inference_s
     profiles = impact_profiles(HEAD, impact, small_brain, chunk_voxels=CHUNK)
     np.testing.assert_allclose(
         res.values, predict(tiny_surrogate, profiles, batch_size=700, check=False), rtol=1e-5, atol=1e-5
     )
     meta = res.as_dict()
     assert meta["n_voxels"] == small_brain.n_voxels and meta["n_ood"] == 0
+    assert meta["fused"] is True and meta["compute_s"] == res.inference_s and meta["profiles_s"] is None
+    split = whole_brain(
+        tiny_surrogate, HEAD, impact, small_brain, fused=False, chunk_voxels=CHUNK, batch_size=700
+    )
+    assert not split.fused and split.profiles_s > 0 and split.inference_s > 0  # profiles timed on their own
+    assert split.compute_s == split.profiles_s + split.inference_s
     json.dumps(meta, allow_nan=False)
     json.dumps(summary(res.values, small_brain, ood=res.ood), allow_nan=False)
 
