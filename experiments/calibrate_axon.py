@@ -29,6 +29,7 @@ FREE = (
     "tau_relaxation_ms",
     "tau_bell_force_pn",
     "tau_rebinding_rate_per_ms",
+    "mt_bundle_coupling",
     "nf_sidearm_stiffness_long_pn_per_nm",
     "nf_sidearm_stiffness_inst_pn_per_nm",
     "nf_sidearm_relaxation_ms",

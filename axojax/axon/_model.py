@@ -71,6 +71,9 @@ class Internal(eqx.Module):
     tau_k_bell: Array
     tau_f_bell: Array
     tau_k_on: Array
+    bundle_coupling: Array  # [-] share of the bundle force per MT passed across an MT end gap
+    gap_bypass: Array  # [-] stiffness of the paths bypassing a gap, per EA / lambda_0
+    gap_decay: Array  # um, decay length of the gap opening along a bridging MT (shear lag, intact taus)
     nf_ea: Array
     nf_half: Array
     nf_rho: Array
@@ -102,8 +105,9 @@ def failure_slip_nm(span_nm: Array, failure_strain: Array) -> Array:
 def to_internal(p: AxonParams) -> Internal:
     """Convert `AxonParams` (user units) to the internal unit system (um, ms, pN)."""
     k = _units.PN_PER_NM_TO_PN_PER_UM
+    mt_ea = p.mt_youngs_modulus_gpa * p.mt_area_nm2 * _units.GPA_NM2_TO_PN
     return Internal(
-        mt_ea=p.mt_youngs_modulus_gpa * p.mt_area_nm2 * _units.GPA_NM2_TO_PN,
+        mt_ea=mt_ea,
         mt_half=0.5 * p.mt_lengths_um,
         mt_w=p.mt_length_fractions / jnp.sum(p.mt_length_fractions),
         tau_rho=p.tau_density_per_um,
@@ -115,6 +119,9 @@ def to_internal(p: AxonParams) -> Internal:
         tau_k_bell=p.tau_bell_rate_per_ms,
         tau_f_bell=p.tau_bell_force_pn,
         tau_k_on=p.tau_rebinding_rate_per_ms,
+        bundle_coupling=p.mt_bundle_coupling,
+        gap_bypass=p.mt_gap_bypass_fraction,
+        gap_decay=jnp.sqrt(mt_ea / (p.tau_density_per_um * p.tau_stiffness_inst_pn_per_nm * k)),
         nf_ea=p.nf_youngs_modulus_mpa * p.nf_area_nm2 * _units.MPA_NM2_TO_PN,
         nf_half=0.5 * p.nf_length_um,
         nf_rho=p.nf_sidearm_density_per_um,
@@ -204,6 +211,7 @@ class Geometry(eqx.Module):
 
     mt_vol: Array  # (C, N) widths [um]
     mt_dx: Array  # (C, N) node distances [um]
+    mt_x: Array  # (C, N) node positions from the MT centre [um]
     nf_vol: Array  # (M,)
     nf_dx: Array  # (M,)
     ax_vol: Array  # (N + G,)
@@ -224,6 +232,7 @@ def geometry(ip: Internal, grid: Grid) -> Geometry:
     return Geometry(
         mt_vol=mt_vol,
         mt_dx=_node_distances(mt_vol),
+        mt_x=jnp.cumsum(mt_vol, axis=-1) - 0.5 * mt_vol,
         nf_vol=nf_vol,
         nf_dx=_node_distances(nf_vol),
         ax_vol=ax_vol,
@@ -234,11 +243,13 @@ def geometry(ip: Internal, grid: Grid) -> Geometry:
 class Fields(eqx.Module):
     """Equilibrium fields at one instant."""
 
-    mt_u: Float[Array, "C N"]
+    mt_u: Float[Array, "C N"]  # MT displacement relative to the affine motion [um]
     nf_u: Float[Array, " M"]
     ax_v: Float[Array, " K"]
     tau_force: Float[Array, "C N"]  # pN per tau
     tau_stretch: Float[Array, "C N"]  # elastic stretch of the Maxwell branch [um]
+    tau_slip: Float[Array, "C N"]  # MT slip relative to the bundle it is cross-linked to [um]
+    gap_opening: Float[Array, " C"]  # half opening of the neighbour end gap each class bridges [um]
 
 
 def _free_bar(ea, vol, dx, rho_phi, kl, km, sv, eps):
@@ -248,12 +259,72 @@ def _free_bar(ea, vol, dx, rho_phi, kl, km, sv, eps):
     return _bar_solve(ea, dx, vol, c, b, right_flux=-ea * eps, right_dirichlet_conductance=0.0)
 
 
+def coupled_bundle(
+    phi: Float[Array, "C N"], sv: Float[Array, "C N"], eps: Float[Array, ""], ip: Internal, geo: Geometry
+) -> tuple[Float[Array, "C N"], Float[Array, " C"]]:
+    """MT displacements of all length classes and their gap openings, from one block system.
+
+    In a staggered bundle the ends of the other MTs lie along every MT, and the load a neighbour
+    carried must pass its end gap through the MTs that bridge it (Ahmadzadeh et al. 2014, 2015): a
+    short MT carries that load through fewer taus, so each is loaded more and slips first. Each MT
+    (class c, centred in its cell) bridges one neighbour end gap at its centre. The bundle its taus
+    hold on to moves with the affine motion plus the half opening a_c of that gap,
+    w_c(x) = a_c g(x) on the half x > 0 (odd), g(x) = exp(-x / lambda_0), lambda_0 the shear-lag
+    length of an intact, instantaneous tau bed (how far a neighbour's end displacement reaches).
+    Every gap passes the share beta of the bundle force per MT, N_bar (the force a typical MT carries
+    at its centre; the unknown shared by the classes): through the bridging MT (B_c = a_c N1_c, the
+    bridging part of its centre force) and through the paths that bypass the gap (the gapped
+    neighbour's own end, NFs, cortex; stiffness k_b = kappa EA / lambda_0 per unit opening, which
+    keeps a_c bounded when the bridging taus fail):
+
+        a_c (N1_c + k_b) = beta N_bar,     N_bar = sum_c nu_c N_c(0),   N_c(0) = N0_c + a_c N1_c,
+
+    nu_c the number fractions (beta = 0: the affine mean-field bundle). Per class
+    EA u'' = rho phi [(k_l + k_m)(u - w_c) - k_m s_v] with free ends. By linearity
+    u_c = u0_c + a_c u1_c (one batched Thomas solve of the C tridiagonal blocks with two right-hand
+    sides: the class's own load, a unit opening), and the border rows reduce to one scalar (the Schur
+    complement of the bordered block-tridiagonal system),
+
+        N_bar = sum nu N0 / (1 - beta sum nu r),   r_c = N1_c / (N1_c + k_b) in [0, 1),
+
+    whose denominator is >= 1 - beta > 0. As the taus of a short MT fail, N1_c falls, its opening
+    grows and the load runs through its remaining taus: it detaches, while a long MT passes the
+    load on to taus further from the gap.
+
+    Returns:
+        u: (C, N) MT displacement relative to the affine motion [um]; a: (C,) half gap openings [um].
+    """
+    c = ip.tau_rho * phi * (ip.tau_kl + ip.tau_km)
+    g = jnp.exp(-geo.mt_x / ip.gap_decay)
+    rhs_b = jnp.stack([ip.tau_rho * phi * ip.tau_km * sv, c * g])  # (2, C, N): own load, unit opening
+    flux = jnp.stack([-ip.mt_ea * eps, jnp.zeros_like(eps)])[:, None]  # free end: EA (eps + u') = 0
+    two = rhs_b.shape  # both right-hand sides in one batched Thomas solve (no rank promotion)
+    u01 = _bar_solve(
+        ip.mt_ea,
+        jnp.broadcast_to(geo.mt_dx, two),
+        jnp.broadcast_to(geo.mt_vol, two),
+        jnp.broadcast_to(c, two),
+        rhs_b,
+        right_flux=flux,
+        right_dirichlet_conductance=0.0,
+    )
+    u0, u1 = u01[0], u01[1]
+    # centre forces [pN]: EA times the strain of the face x = 0 (odd mirror: u' = 2 u_0 / width_0)
+    n0 = ip.mt_ea * (eps + 2.0 * u0[:, 0] / geo.mt_vol[:, 0])
+    n1 = ip.mt_ea * 2.0 * u1[:, 0] / geo.mt_vol[:, 0]
+    beta = ip.bundle_coupling
+    k_b = ip.gap_bypass * ip.mt_ea / ip.gap_decay  # [pN/um] load paths bypassing the gap
+    r = n1 / (n1 + k_b)
+    n_bar = jnp.sum(ip.mt_w * n0) / (1.0 - beta * jnp.sum(ip.mt_w * r))
+    a = beta * n_bar / (n1 + k_b)
+    return u0 + a[:, None] * u1, a
+
+
 def equilibrium(state: State, eps: Float[Array, ""], ip: Internal, geo: Geometry, grid: Grid) -> Fields:
     """Quasi-static equilibrium for axonal (fiber) strain `eps` [-] given the internal state."""
     phi = jnp.exp(-state.tau_psi)
-    mt_u = _free_bar(
-        ip.mt_ea, geo.mt_vol, geo.mt_dx, ip.tau_rho * phi, ip.tau_kl, ip.tau_km, state.tau_sv, eps
-    )
+    mt_u, a = coupled_bundle(phi, state.tau_sv, eps, ip, geo)
+    slip = mt_u - a[:, None] * jnp.exp(-geo.mt_x / ip.gap_decay)
     # NF damage does not feed back into NF stiffness (NFs carry little load; Hasan 2022).
     nf_u = _free_bar(ip.nf_ea, geo.nf_vol, geo.nf_dx, ip.nf_rho, ip.nf_kl, ip.nf_km, state.nf_q, eps)
     # Axolemma over the longest MT class, then the half gap: links only over the MT.
@@ -271,8 +342,16 @@ def equilibrium(state: State, eps: Float[Array, ""], ip: Internal, geo: Geometry
         right_flux=0.0,
         right_dirichlet_conductance=2.0 * ip.ax_ea / geo.ax_dx[-1],
     )
-    tau_force = (ip.tau_kl + ip.tau_km) * mt_u - ip.tau_km * state.tau_sv
-    return Fields(mt_u=mt_u, nf_u=nf_u, ax_v=ax_v, tau_force=tau_force, tau_stretch=mt_u - state.tau_sv)
+    tau_force = (ip.tau_kl + ip.tau_km) * slip - ip.tau_km * state.tau_sv
+    return Fields(
+        mt_u=mt_u,
+        nf_u=nf_u,
+        ax_v=ax_v,
+        tau_force=tau_force,
+        tau_stretch=slip - state.tau_sv,
+        tau_slip=slip,
+        gap_opening=a,
+    )
 
 
 def _saturating_hazard(excess: Array, rate: Array) -> Array:
@@ -309,7 +388,7 @@ def nf_node_strain(nf_u: Array, vol: Array, dx: Array, eps: Array) -> Array:
 def vector_field(state: State, eps: Array, ip: Internal, geo: Geometry, grid: Grid) -> State:
     """d(state)/dt [per ms] at axonal strain `eps`."""
     f = equilibrium(state, eps, ip, geo, grid)
-    d_sv = (f.mt_u - state.tau_sv) / ip.tau_relax
+    d_sv = (f.tau_slip - state.tau_sv) / ip.tau_relax
     gamma = jnp.abs(f.tau_stretch) / ip.tau_stretch_fail
     bell = bell_hazard(f.tau_force, ip)
     hazard = _saturating_hazard(gamma - 1.0, ip.tau_k_rupt) + bell

@@ -45,6 +45,8 @@ class AxonParams(eqx.Module):
     tau_bell_rate_per_ms: Float[Array, ""] = _field()
     tau_bell_force_pn: Float[Array, ""] = _field()
     tau_rebinding_rate_per_ms: Float[Array, ""] = _field()
+    mt_bundle_coupling: Float[Array, ""] = _field()
+    mt_gap_bypass_fraction: Float[Array, ""] = _field()
     nf_youngs_modulus_mpa: Float[Array, ""] = _field()
     nf_area_nm2: Float[Array, ""] = _field()
     nf_length_um: Float[Array, ""] = _field()

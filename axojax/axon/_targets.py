@@ -71,6 +71,10 @@ def published_targets() -> tuple[Target, ...]:
             source=AHMADZADEH_2015,
         ),
     ]
+    # "near 5 %": at least 80 % of the axonal strain reaches the MTs, at most 20 % more. The upper bound
+    # was 5 % while the bundle was affine (a mean-field shear-lag MT cannot strain more than the axon,
+    # SCIENCE.md §2); MTs that bridge the end gaps of their neighbours can (Montanino & Kleiven 2018:
+    # simplified MT-bundle kinematics attenuate the peak MT strain), see docs/axon.md.
     for rate in (30.0, 50.0):
         e = ramp_hold(T_FAST, rate, 0.05)
         out.append(
@@ -80,7 +84,7 @@ def published_targets() -> tuple[Target, ...]:
                 e,
                 output("mt_strain"),
                 lower=0.04,
-                upper=0.05,
+                upper=0.06,
                 scale=0.005,
                 source=AHMADZADEH_2015,
             )
@@ -106,7 +110,6 @@ def published_targets() -> tuple[Target, ...]:
             difference(by_class("tau_failure_pct_by_class", 0), by_class("tau_failure_pct_by_class", -1)),
             lower=0.0,
             scale=5.0,
-            weight=0.0,
             source=AHMADZADEH_2015,
         )
     )
