@@ -76,7 +76,9 @@ def test_zero_parameter_and_zero_output_are_not_available(params):
         outputs=out, d_strain=jnp.zeros((1, 4, 3)), d_params=d_params, success=jnp.asarray([True])
     )
     sens = log_sensitivities(jac, params, ("pulse",))
-    assert len(sens.names) == 31 + 2 * 2  # 31 fields, two of them 3-vectors (issue 17 made tau_contour_length_nm and tau_failure_strain one tau_failure_slip_nm, and added mt_bundle_coupling and mt_gap_bypass_fraction)
+    # 31 fields, two of them 3-vectors (issue 17 merged tau_contour_length_nm and tau_failure_strain into
+    # tau_failure_slip_nm and added mt_bundle_coupling and mt_gap_bypass_fraction)
+    assert len(sens.names) == 31 + 2 * 2
     i = sens.names.index("tau_relaxation_ms")
     tau = float(params.tau_relaxation_ms)
     np.testing.assert_allclose(sens.elasticity[i, 0, :3], tau / np.asarray([0.05, 0.1, 20.0]))
