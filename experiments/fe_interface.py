@@ -17,11 +17,14 @@ thickness) this prints
 
     python experiments/fe_interface.py --element-size 6 --sas-mm 6 3 1.5
     python experiments/fe_interface.py --element-size 6 4 3 --sas-mm 3 --peak 3000 --no-ring --no-severe --fiber
+    python experiments/fe_interface.py --element-size 6 4 3 --sas-mm 3 --peak 3000 --no-ring --no-severe \
+        --fiber --csf-shear-kpa 5
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -36,7 +39,7 @@ from fe_validation import element_mps95, random_pulses  # noqa: E402
 
 from axojax.brain import default_brain  # noqa: E402
 
-from axojax.headmodel import FEHeadModel, ReducedHeadModel, damage  # noqa: E402
+from axojax.headmodel import FEHeadModel, FEMaterial, ReducedHeadModel, damage  # noqa: E402
 from axojax.headmodel import _fe_solver as fe  # noqa: E402
 from axojax.headmodel.mesh import mni_head_mesh  # noqa: E402
 from axojax.kinematics import half_sine_pulse  # noqa: E402
@@ -86,47 +89,47 @@ def main(argv=None) -> int:
     p.add_argument("--no-severe", action="store_true")
     p.add_argument("--no-ring", action="store_true")
     p.add_argument("--fiber", action="store_true", help="also the fiber-strain p95 over the 2 mm WM voxels")
+    p.add_argument("--csf-shear-kpa", type=float, nargs="+", default=[0.5], help="FEMaterial.csf_shear_kpa")
     args = p.parse_args(argv)
     reduced = ReducedHeadModel()
     brain = default_brain(2.0) if args.fiber else None
     moderate = half_sine_pulse(args.peak, 10.0, (0.0, 0.0, 1.0), window_ms=60.0)
     severe = half_sine_pulse(*random_pulses(40, 0)[0], window_ms=60.0)
-    for h in args.element_size:
-        for t_sas in args.sas_mm:
-            t0 = time.perf_counter()
-            mesh = mni_head_mesh(h, csf_shell_mm=t_sas)
-            model = FEHeadModel(mesh)
-            f_ring = float("nan") if args.no_ring else ring_frequency(model)[0]
-            t = jnp.asarray(moderate.t_s, jnp.float32)
-            a = jnp.asarray(moderate.ang_acc_rad_s2, jnp.float32)
-            line = (
-                f"h {h:g} mm  SAS {t_sas:g} mm  ring {f_ring:5.1f} Hz  "
-                f"moderate (DAMAGE {float(damage(reduced, t, a)):.3f}): "
-            )
+    for h, t_sas, g_csf in itertools.product(args.element_size, args.sas_mm, args.csf_shear_kpa):
+        t0 = time.perf_counter()
+        mesh = mni_head_mesh(h, csf_shell_mm=t_sas)
+        model = FEHeadModel(mesh, FEMaterial(csf_shear_kpa=g_csf))
+        f_ring = float("nan") if args.no_ring else ring_frequency(model)[0]
+        t = jnp.asarray(moderate.t_s, jnp.float32)
+        a = jnp.asarray(moderate.ang_acc_rad_s2, jnp.float32)
+        line = (
+            f"h {h:g} mm  SAS {t_sas:g} mm  G_CSF {g_csf:g} kPa  ring {f_ring:5.1f} Hz  "
+            f"moderate (DAMAGE {float(damage(reduced, t, a)):.3f}): "
+        )
+        try:
+            u = eqx.filter_jit(model.motion)(t, a)
+            gl = element_mps95(model, u)
+            log = 0.5 * np.log1p(2.0 * gl)
+            disp = float(jnp.max(jnp.linalg.norm(u, axis=1)))
+            line += f"MPS95 GL {gl:.3f} log {log:.3f}, max disp {disp:.1f} mm"
+            if brain is not None:
+                fib = strain_maps_from_motion(model, brain, u)[1]
+                line += f", fiber p95 {np.percentile(fib, 95):.3f}"
+        except Exception as err:  # the solve reports divergence (never a silent NaN)
+            if "diverged" not in str(err):
+                raise
+            line += "diverged"
+        if not args.no_severe:
             try:
-                u = eqx.filter_jit(model.motion)(t, a)
-                gl = element_mps95(model, u)
-                log = 0.5 * np.log1p(2.0 * gl)
-                disp = float(jnp.max(jnp.linalg.norm(u, axis=1)))
-                line += f"MPS95 GL {gl:.3f} log {log:.3f}, max disp {disp:.1f} mm"
-                if brain is not None:
-                    fib = strain_maps_from_motion(model, brain, u)[1]
-                    line += f", fiber p95 {np.percentile(fib, 95):.3f}"
+                us = eqx.filter_jit(model.motion)(
+                    jnp.asarray(severe.t_s, jnp.float32), jnp.asarray(severe.ang_acc_rad_s2, jnp.float32)
+                )
+                line += f"; severe: MPS95 GL {element_mps95(model, us):.3f}"
             except Exception as err:  # the solve reports divergence (never a silent NaN)
                 if "diverged" not in str(err):
                     raise
-                line += "diverged"
-            if not args.no_severe:
-                try:
-                    us = eqx.filter_jit(model.motion)(
-                        jnp.asarray(severe.t_s, jnp.float32), jnp.asarray(severe.ang_acc_rad_s2, jnp.float32)
-                    )
-                    line += f"; severe: MPS95 GL {element_mps95(model, us):.3f}"
-                except Exception as err:  # the solve reports divergence (never a silent NaN)
-                    if "diverged" not in str(err):
-                        raise
-                    line += "; severe: diverged"
-            print(line + f"  [{time.perf_counter() - t0:.0f} s]", flush=True)
+                line += "; severe: diverged"
+        print(line + f"  [{time.perf_counter() - t0:.0f} s]", flush=True)
     return 0
 
 
