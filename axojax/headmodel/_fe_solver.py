@@ -11,8 +11,9 @@ operation vectorises over the grid: element fields have shape (..., nx, ny, nz),
 (3, nx+1, ny+1, nz+1), tensors (3, 3, nx, ny, nz); the 3 x 3 algebra is unrolled into elementwise operations
 (XLA fuses them into a few loops over the grid). Corner values come from array shifts and assembly
 is the transpose of that gather (taken with `jax.vjp`, i.e. shifted adds), which is ~3x faster on a CPU than
-gather/scatter over an element list on the 4 mm brain. Inactive cells have zero stress; nodes that touch
-an inactive or rigid cell are fixed (the skull).
+gather/scatter over an element list on the 4 mm brain. Inactive cells have zero stress. Without a
+subarachnoid layer, nodes that touch an inactive cell are fixed (the skull); with one (`Layer`), the
+envelope's boundary nodes are held by the layer and only the falx nodes on the skull are fixed.
 
 Element technology: one-point (centroid) integration of the full nonlinear stress, plus a stiffness-type
 hourglass term that is *exactly* the hourglass part of the fully (2x2x2) integrated deviatoric stiffness of
@@ -31,8 +32,8 @@ The hourglass forces relax with the same kernel. Strains are computed from the d
 directly (E = (H + H^T + H^T H) / 2, J - 1 from the invariants of H), so float32 keeps the small strains of a
 near-incompressible brain (K/G ~ 1e5-1e6) without cancellation.
 
-Dynamics in the skull frame (rotating with angular velocity w and acceleration a about a centre c, all
-nodes on the skull fixed): m x'' = f_int - m [a x r + w x (w x r) + 2 w x v + a_lin], r = X + u - c,
+Dynamics in the skull frame (rotating with angular velocity w and acceleration a about a centre c, fixed
+nodes at rest): m x'' = f_int + f_layer - m [a x r + w x (w x r) + 2 w x v + a_lin], r = X + u - c,
 central difference (leapfrog) with lumped masses; the Coriolis term uses the half-step velocity.
 """
 
