@@ -69,11 +69,14 @@ __all__ = [
     "layer_forces",
     "layer_energy",
     "critical_step",
+    "assembled_critical_step",
+    "instantaneous_fields",
     "free_node_mask",
     "node_mass",
     "node_positions",
     "stable_time_step",
     "init_state",
+    "deforming_cells",
     "step",
     "strain_energy",
     "kinetic_energy",
@@ -234,10 +237,11 @@ class FEState(eqx.Module):
 
     u: Float[Array, "3 nx1 ny1 nz1"]  # displacement [mm] (skull frame)
     v: Float[Array, "3 nx1 ny1 nz1"]  # velocity [mm/ms] at the previous half step
-    h_stress: Float[Array, "term 3 3 nx ny nz"]  # Prony internal 2nd PK stresses [MPa]
-    h_hourglass: Float[Array, "term 12 nx ny nz"]  # Prony internal hourglass forces [MPa mm]
-    s0_prev: Float[Array, "3 3 nx ny nz"]  # unit isochoric stress S0 of the previous step [-]
-    kq_prev: Float[Array, "12 nx ny nz"]  # unit hourglass force K_hat q of the previous step [mm]
+    # internal variables per cell: *cells = (nx, ny, nz), or (ne,) for fields with `cells`
+    h_stress: Float[Array, "term 3 3 *cells"]  # Prony internal 2nd PK stresses [MPa]
+    h_hourglass: Float[Array, "term 12 *cells"]  # Prony internal hourglass forces [MPa mm]
+    s0_prev: Float[Array, "3 3 *cells"]  # unit isochoric stress S0 of the previous step [-]
+    kq_prev: Float[Array, "12 *cells"]  # unit hourglass force K_hat q of the previous step [mm]
 
 
 class Loads(eqx.Module):
@@ -423,7 +427,7 @@ def nodal_forces(
     return -f
 
 
-def _hourglass_product(q: Float[Array, "12 nx ny nz"]) -> Float[Array, "12 nx ny nz"]:
+def _hourglass_product(q: Float[Array, "12 *cells"]) -> Float[Array, "12 *cells"]:
     """K_hat q, unrolled over the nonzero entries of K_hat."""
     rows = [None] * 12
     for r, c, val in _K_HAT_NZ:
@@ -483,6 +487,7 @@ class ElementFields(eqx.Module):
     h: float = eqx.field(static=True)
     layer: Layer | None = None  # the subarachnoid layer's nodes and skull surface (None: boundary tied)
     stiffness: Interface | None = None  # its stiffness per area
+    cells: Int[Array, " ne"] | None = None  # flat indices of the deforming cells (None: the whole grid)
 
 
 @functools.partial(jax.jit, static_argnums=4)
@@ -494,10 +499,15 @@ def element_fields(
     h: float,
     interface: Interface | None = None,
     layer: Layer | None = None,
+    cells: Int[Array, " ne"] | None = None,
 ) -> ElementFields:
     """Look up the material of every cell, the lumped masses of every node and, with `interface` (the
     layer's stiffness) and `layer` (its geometry, `axojax.headmodel._fe_model.skull_layer`), the
-    subarachnoid layer on the boundary nodes (plus half the layer's mass)."""
+    subarachnoid layer on the boundary nodes (plus half the layer's mass).
+
+    `cells` (`deforming_cells(labels)`, from concrete labels): compute stresses on those cells only, with
+    the internal variables stored per cell (`init_state(..., n_cells=)`), instead of on the whole grid's
+    bounding box (~40 % of it deforms on the MNI meshes); the same numbers, ~1.25x faster per step on CPU."""
     if (interface is None) != (layer is None):
         raise ValueError(
             "element_fields: pass both the layer's stiffness (interface) and geometry, or neither"
@@ -524,13 +534,20 @@ def element_fields(
         h=h,
         layer=layer,
         stiffness=interface,
+        cells=cells,
     )
 
 
-def init_state(labels: Int[Array, "nx ny nz"], n_terms: int, dtype) -> FEState:
-    """The undeformed mesh at rest."""
-    grid = tuple(labels.shape)
-    node = (3, *(s + 1 for s in grid))
+def deforming_cells(labels) -> Int[Array, " ne"]:
+    """Flat (C-order) indices of the deforming cells of a concrete label grid (host-side)."""
+    return jnp.asarray(np.flatnonzero(np.isin(np.asarray(labels), DEFORMABLE_LABELS).reshape(-1)), jnp.int32)
+
+
+def init_state(labels: Int[Array, "nx ny nz"], n_terms: int, dtype, n_cells: int | None = None) -> FEState:
+    """The undeformed mesh at rest; internal variables per grid cell, or per deforming cell with `n_cells`
+    (= len(`deforming_cells(labels)`), for fields built with `cells`)."""
+    node = (3, *(s + 1 for s in labels.shape))
+    grid = tuple(labels.shape) if n_cells is None else (int(n_cells),)
     return FEState(
         u=jnp.zeros(node, dtype),
         v=jnp.zeros(node, dtype),
@@ -543,26 +560,49 @@ def init_state(labels: Int[Array, "nx ny nz"], n_terms: int, dtype) -> FEState:
 
 def element_stress(
     fields: ElementFields, state: FEState, dt: Float[Array, ""]
-) -> tuple[Float[Array, "3 3 nx ny nz"], Float[Array, "3 3 nx ny nz"], Float[Array, "12 nx ny nz"], FEState]:
+) -> tuple[Float[Array, "3 3 *cells"], Float[Array, "3 3 *cells"], Float[Array, "12 *cells"], FEState]:
     """(H, 2nd PK stress S [MPa], hourglass force Q [N], updated internal variables) of every element.
 
     The Prony recursion advances the viscous stresses from the previous call (dt [ms] earlier) to now.
+    With `fields.cells`, H, S, Q and the internal variables are per deforming cell, shape (..., ne).
     """
     grad, q = element_gradients(state.u, fields.h)
-    s0, s_vol = _stress_parts(grad, fields.bulk)
+    if fields.cells is None:
+        bulk, shear_inf, shear_terms, decay, deform = (
+            fields.bulk,
+            fields.shear_inf,
+            fields.shear_terms,
+            fields.decay,
+            fields.deform,
+        )
+    else:  # the deforming cells only: (..., ne)
+        grad, q, bulk, shear_inf, shear_terms, decay = (
+            _at_cells(x, fields.cells, fields.deform.ndim)
+            for x in (grad, q, fields.bulk, fields.shear_inf, fields.shear_terms, fields.decay)
+        )
+        deform = jnp.ones_like(bulk)
+    s0, s_vol = _stress_parts(grad, bulk)
     kq = _hourglass_product(q)
-    a, g = _prony_coefficients(fields.decay, dt)  # (term, ...)
-    weight = fields.shear_terms * g
+    a, g = _prony_coefficients(decay, dt)  # (term, ...)
+    weight = shear_terms * g
     h_stress = a[:, None, None] * state.h_stress + weight[:, None, None] * (s0 - state.s0_prev)[None]
     h_hg = a[:, None] * state.h_hourglass + weight[:, None] * (kq - state.kq_prev)[None]
-    stress = (fields.shear_inf[None, None] * s0 + jnp.sum(h_stress, axis=0) + s_vol) * fields.deform[
-        None, None
-    ]
-    hg = (fields.shear_inf[None] * kq + jnp.sum(h_hg, axis=0)) * (
-        fields.hourglass_scale * fields.h * fields.deform
-    )[None]
+    stress = (shear_inf[None, None] * s0 + jnp.sum(h_stress, axis=0) + s_vol) * deform[None, None]
+    hg = (shear_inf[None] * kq + jnp.sum(h_hg, axis=0)) * (fields.hourglass_scale * fields.h * deform)[None]
     new = FEState(u=state.u, v=state.v, h_stress=h_stress, h_hourglass=h_hg, s0_prev=s0, kq_prev=kq)
     return grad, stress, hg, new
+
+
+def _at_cells(x: Array, cells: Int[Array, " ne"], grid_ndim: int) -> Array:
+    """x[..., cells] of a (..., nx, ny, nz) element field: (..., ne)."""
+    return x.reshape(*x.shape[: x.ndim - grid_ndim], -1)[..., cells]
+
+
+def _to_grid(x: Array, cells: Int[Array, " ne"], grid: tuple[int, ...]) -> Array:
+    """Inverse of `_at_cells`: (..., ne) -> (..., *grid), zero on the other cells."""
+    lead = x.shape[:-1]
+    n = int(np.prod(grid))
+    return jnp.zeros((*lead, n), x.dtype).at[..., cells].set(x, unique_indices=True).reshape(*lead, *grid)
 
 
 def internal_forces(
@@ -571,6 +611,9 @@ def internal_forces(
     """Internal nodal forces [N] at the state's displacement, and the updated viscous internal variables."""
     grad, stress, hg, new = element_stress(fields, state, dt)
     piola = _mm(_eye_like(grad) + grad, stress) * (fields.h**3)
+    if fields.cells is not None:
+        grid = fields.deform.shape
+        piola, hg = _to_grid(piola, fields.cells, grid), _to_grid(hg, fields.cells, grid)
     f = nodal_forces(piola, hg, state.u.shape[1:], fields.h)
     if fields.layer is not None:
         f = f + layer_forces(fields.layer, fields.stiffness, state.u)
@@ -642,6 +685,70 @@ def critical_step(fields: ElementFields, element_step: Float[Array, ""]) -> Floa
         return element_step
     k = fields.stiffness.normal_stiffness * fields.layer.area * fields.inv_mass.reshape(-1)[fields.layer.node]
     return 2.0 / jnp.sqrt((2.0 / element_step) ** 2 + jnp.max(k))
+
+
+def instantaneous_fields(fields: ElementFields) -> ElementFields:
+    """`fields` with every Prony modulus folded into the long-term one (G_inf + sum G_i, no relaxation):
+    the stiffest response of the material, the one explicit stability depends on."""
+    return eqx.tree_at(
+        lambda f: (f.shear_inf, f.shear_terms),
+        fields,
+        (fields.shear_inf + jnp.sum(fields.shear_terms, axis=0), jnp.zeros_like(fields.shear_terms)),
+    )
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def assembled_critical_step(
+    fields: ElementFields, n_iter: int = 80, key: Array | None = None
+) -> tuple[Float[Array, ""], Float[Array, ""]]:
+    """Critical step [ms] of the assembled mesh, from its largest eigenvalue by Lanczos iteration.
+
+    The element bound (`stable_time_step`, `critical_step`) never exceeds the true critical step, but on a
+    voxel mesh it is ~1.5x (4 mm) to 1.7x (6 mm, with the layer) too short: neighbouring elements share
+    nodes and cannot all move in their own stiffest mode. This is the global estimate explicit codes use
+    for the same reason (e.g. Abaqus/Explicit's global stable-increment estimator): `n_iter` Lanczos steps
+    on M^-1/2 K M^-1/2, K the small-strain stiffness of the elements and the layer at rest (jvp of
+    `internal_forces`, from `instantaneous_fields`; fixed nodes excluded), from a random start (`key`).
+
+    Returns:
+        (dt_crit = 2 / sqrt(theta + r) [ms], r / theta): theta the largest Ritz value, r its residual norm.
+        An eigenvalue lies within r of theta; with r / theta small (<~1e-3 after 80 steps on the MNI
+        meshes) theta is the largest one and the step is sharp. Callers fall back to the element bound when
+        r / theta is not small.
+    """
+    fields = instantaneous_fields(fields)
+    dtype = fields.positions.dtype
+    grid = fields.deform.shape
+    n_terms = fields.shear_terms.shape[0]
+    n_cells = None if fields.cells is None else fields.cells.shape[0]
+    state0 = init_state(jnp.zeros(grid, jnp.int32), n_terms, dtype, n_cells)
+    scale = jnp.sqrt(fields.inv_mass)[None]  # 0 on fixed nodes
+
+    def op(x):
+        def forces(u):
+            return internal_forces(fields, eqx.tree_at(lambda s: s.u, state0, u), jnp.asarray(1.0, dtype))[0]
+
+        return -jax.jvp(forces, (state0.u,), (x * scale,))[1] * scale
+
+    key = jax.random.PRNGKey(0) if key is None else key
+    v0 = jax.random.normal(key, state0.u.shape, dtype) * (scale > 0).astype(dtype)
+    v0 = v0 / jnp.linalg.norm(v0)
+
+    def body(carry, _):
+        v, v_prev, beta = carry
+        w = op(v) - beta * v_prev
+        alpha = jnp.sum(w * v)
+        w = w - alpha * v
+        beta_next = jnp.linalg.norm(w)
+        return (w / jnp.where(beta_next > 0, beta_next, 1.0), v, beta_next), (alpha, beta_next)
+
+    zero = jnp.asarray(0.0, dtype)
+    _, (alphas, betas) = jax.lax.scan(body, (v0, jnp.zeros_like(v0), zero), None, length=n_iter)
+    tri = jnp.diag(alphas) + jnp.diag(betas[:-1], 1) + jnp.diag(betas[:-1], -1)
+    evals, evecs = jnp.linalg.eigh(tri)
+    theta = evals[-1]
+    resid = jnp.abs(betas[-1] * evecs[-1, -1])
+    return 2.0 / jnp.sqrt(theta + resid), resid / theta
 
 
 def strain_energy(fields: ElementFields, u: Float[Array, "3 nx1 ny1 nz1"]) -> Float[Array, ""]:

@@ -120,6 +120,21 @@ def test_point_outside_the_mesh_is_an_error(model):
         strain_at_points(model.mesh, motion, jnp.asarray([face - [1.5 * H, 0, 0]])).block_until_ready()
 
 
+def test_cells_only_stresses_and_the_assembled_step(model):
+    """Stresses on the deforming cells only give the whole grid's numbers (float64, 1e-12); the step is the
+    assembled mesh's at rest times the deformation margin, longer than the element bound here."""
+    t, a = impact()
+    dense = eqx.tree_at(lambda m: m.cells, model, None, is_leaf=lambda x: x is None)
+    u_cells = np.asarray(eqx.filter_jit(model.motion)(t, a))
+    u_grid = np.asarray(eqx.filter_jit(dense.motion)(t, a))
+    np.testing.assert_allclose(u_cells, u_grid, rtol=0.0, atol=1e-12 * np.abs(u_grid).max())
+    assert model.step_gain > 1.05
+    element = FEHeadModel(model.mesh, model.material, centre_mm=(0.0, 0.0, 0.0), time_step="element")
+    assert element.step_gain == 1.0 and element.substeps > model.substeps
+    with pytest.raises(ValueError, match="time_step"):
+        FEHeadModel(model.mesh, model.material, time_step="global")
+
+
 def test_unstable_sampling_is_an_error(model):
     t = jnp.linspace(0.0, 0.03, 7)  # 5 ms intervals, the model is built for 1 ms
     with pytest.raises(Exception, match="stable step"):

@@ -353,6 +353,58 @@ def test_stable_time_step_bounds_the_mesh_frequency():
     assert dt_bound > 0.5 * dt_mesh  # not uselessly conservative
 
 
+@pytest.mark.parametrize("layer", [False, True], ids=["tied", "sliding-layer"])
+def test_assembled_critical_step_is_the_mesh_eigenvalue_and_the_stability_limit(layer):
+    """Lanczos step = 2 / sqrt(largest eigenvalue of M^-1 K) of the dense assembled stiffness (jacfwd,
+    independent of the Lanczos code) to 1e-6; it is longer than the element bound; and it is the real
+    stability limit: an undamped leapfrog run at 0.98 of it stays bounded, at 1.05 of it blows up."""
+    labels_np, h, o = sphere_labels(3)
+    labels = jnp.asarray(labels_np)
+    tab = tables(g_inf=1.0, bulk=30.0, g1=2.0, beta=0.5)  # a Prony term: the step must use G_0 = 3
+    if layer:
+        stiff = fe.Interface(jnp.asarray(200.0), jnp.asarray(2.0), jnp.asarray(0.0))
+        geometry = skull_layer(VoxelMesh(labels, jnp.full(3, o), h, 0.1), jnp.float64)
+        fields = fe.element_fields(labels, tab, jnp.full(3, o), jnp.zeros(3), h, stiff, geometry)
+    else:
+        fields = fe.element_fields(labels, tab, jnp.full(3, o), jnp.zeros(3), h)
+    dt_lanczos, rel = fe.assembled_critical_step(fields)
+    dt_lanczos = float(dt_lanczos)
+    assert float(rel) < 1e-6
+
+    inst = fe.instantaneous_fields(fields)
+    op, free = _linear_operator(inst, labels)
+    dofs = np.flatnonzero(np.broadcast_to(np.asarray(free), free.shape[:0] + (3, *fields.inv_mass.shape)))
+    n_all = 3 * fields.inv_mass.size
+
+    def op_flat(x):
+        return op(jnp.zeros(n_all).at[dofs].set(x).reshape(3, *fields.inv_mass.shape)).reshape(-1)[dofs]
+
+    k_dense = np.asarray(jax.jit(jax.jacfwd(op_flat))(jnp.zeros(dofs.size)))
+    w = np.sqrt(
+        np.broadcast_to(np.asarray(fields.inv_mass)[None], (3, *fields.inv_mass.shape)).reshape(-1)[dofs]
+    )
+    lam = np.linalg.eigvalsh(0.5 * (k_dense + k_dense.T) * w[:, None] * w[None, :])[-1]
+    assert dt_lanczos == pytest.approx(2.0 / np.sqrt(lam), rel=1e-6)
+    element = float(fe.critical_step(fields, fe.stable_time_step(tab, jnp.asarray([2]), h)))
+    assert dt_lanczos > 1.1 * element
+
+    # stability at the limit: elastic (no relaxation), tiny random start so the run stays linear
+    elastic = fe.element_fields(
+        labels,
+        tables(g_inf=3.0, bulk=30.0),
+        jnp.full(3, o),
+        jnp.zeros(3),
+        h,
+        *((fields.stiffness, fields.layer) if layer else ()),
+    )
+    u0 = 1e-6 * jax.random.normal(jax.random.PRNGKey(1), fields.positions.shape) * free
+    state = eqx.tree_at(lambda s: s.u, fe.init_state(labels, 1, jnp.float64), u0)
+    run = jax.jit(lambda dt: jnp.max(jnp.abs(_run(elastic, state, dt, 1000, zero_loads(jnp.float64))[0].u)))
+    assert float(run(0.98 * dt_lanczos)) < 1e-4
+    blown = float(run(1.05 * dt_lanczos))
+    assert not blown < 1.0  # grown by > 1e6 (or overflowed to inf / NaN)
+
+
 # --- the subarachnoid interface -----------------------------------------------------------------------------
 
 
