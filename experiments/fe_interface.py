@@ -18,7 +18,7 @@ thickness) this prints
     python experiments/fe_interface.py --element-size 6 --sas-mm 6 3 1.5
     python experiments/fe_interface.py --element-size 6 4 3 --sas-mm 3 --peak 3000 --no-ring --no-severe --fiber
     python experiments/fe_interface.py --element-size 6 4 3 --sas-mm 3 --peak 3000 --no-ring --no-severe \
-        --fiber --csf-shear-kpa 5
+        --fiber --csf-shear-kpa 0.5 5 --sas-shear-kpa 0.5 2 5
 """
 
 from __future__ import annotations
@@ -90,20 +90,29 @@ def main(argv=None) -> int:
     p.add_argument("--no-ring", action="store_true")
     p.add_argument("--fiber", action="store_true", help="also the fiber-strain p95 over the 2 mm WM voxels")
     p.add_argument("--csf-shear-kpa", type=float, nargs="+", default=[0.5], help="FEMaterial.csf_shear_kpa")
+    p.add_argument(
+        "--sas-shear-kpa",
+        type=float,
+        nargs="+",
+        default=[None],
+        help="FEMaterial.sas_shear_kpa (default: the same as --csf-shear-kpa)",
+    )
     args = p.parse_args(argv)
     reduced = ReducedHeadModel()
     brain = default_brain(2.0) if args.fiber else None
     moderate = half_sine_pulse(args.peak, 10.0, (0.0, 0.0, 1.0), window_ms=60.0)
     severe = half_sine_pulse(*random_pulses(40, 0)[0], window_ms=60.0)
-    for h, t_sas, g_csf in itertools.product(args.element_size, args.sas_mm, args.csf_shear_kpa):
+    grid = itertools.product(args.element_size, args.sas_mm, args.csf_shear_kpa, args.sas_shear_kpa)
+    for h, t_sas, g_csf, g_sas in grid:
         t0 = time.perf_counter()
+        g_sas = g_csf if g_sas is None else g_sas
         mesh = mni_head_mesh(h, csf_shell_mm=t_sas)
-        model = FEHeadModel(mesh, FEMaterial(csf_shear_kpa=g_csf))
+        model = FEHeadModel(mesh, FEMaterial(csf_shear_kpa=g_csf, sas_shear_kpa=g_sas))
         f_ring = float("nan") if args.no_ring else ring_frequency(model)[0]
         t = jnp.asarray(moderate.t_s, jnp.float32)
         a = jnp.asarray(moderate.ang_acc_rad_s2, jnp.float32)
         line = (
-            f"h {h:g} mm  SAS {t_sas:g} mm  G_CSF {g_csf:g} kPa  ring {f_ring:5.1f} Hz  "
+            f"h {h:g} mm  SAS {t_sas:g} mm  G_CSF {g_csf:g} kPa  G_SAS {g_sas:g} kPa  ring {f_ring:5.1f} Hz  "
             f"moderate (DAMAGE {float(damage(reduced, t, a)):.3f}): "
         )
         try:

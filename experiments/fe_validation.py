@@ -12,6 +12,7 @@ FE beside the reduced model, on the MNI T1.
 
     python experiments/fe_validation.py --n 40 --element-size 6 --out runs/fe_validation.json
     python experiments/fe_validation.py --n 40 --element-size 6 --hourglass-scale 2
+    python experiments/fe_validation.py --n 40 --element-size 6 --sas-shear-kpa 5
 """
 
 from __future__ import annotations
@@ -70,10 +71,15 @@ def main(argv=None) -> int:
         "--hourglass-scale", type=float, default=None, help="FEMaterial.hourglass_scale (default 1)"
     )
     p.add_argument("--csf-shear-kpa", type=float, default=None, help="FEMaterial.csf_shear_kpa (default 0.5)")
+    p.add_argument("--sas-shear-kpa", type=float, default=None, help="FEMaterial.sas_shear_kpa (default 0.5)")
     args = p.parse_args(argv)
     overrides = {
         k: v
-        for k, v in (("hourglass_scale", args.hourglass_scale), ("csf_shear_kpa", args.csf_shear_kpa))
+        for k, v in (
+            ("hourglass_scale", args.hourglass_scale),
+            ("csf_shear_kpa", args.csf_shear_kpa),
+            ("sas_shear_kpa", args.sas_shear_kpa),
+        )
         if v is not None
     }
     model = FEHeadModel(mni_head_mesh(args.element_size), FEMaterial(**overrides))

@@ -103,7 +103,10 @@ class FEMaterial(eqx.Module):
     | `decay_rate_per_s` | 80 | 1/s | Kelvin-Maxwell decay constant of the WSU/GHBMC brain lineage |
     |  |  |  | [recalled, not checked against the source] |
     | `csf_shear_kpa` | 0.5 | kPa | soft-solid CSF lead (issue 16) [inferred]; THUMS/GHBMC: elastic fluid; |
-    |  |  |  | the ventricles, sulci and the subarachnoid layer (`VoxelMesh.sas_thickness_mm`) |
+    |  |  |  | the CSF elements (ventricles, sulci) |
+    | `sas_shear_kpa` | 0.5 | kPa | shear modulus of the subarachnoid layer (`VoxelMesh.sas_thickness_mm`; |
+    |  |  |  | CSF plus trabeculae): k_t = G / t. Default = `csf_shear_kpa` [inferred]: no |
+    |  |  |  | measured value in SCIENCE.md; its sensitivity is in docs/fe.md |
     | `falx_shear_kpa` | 10,860 | kPa | dura E = 31.5 MPa (GHBMC, SCIENCE.md §6) [read], nu = 0.45 |
     |  |  |  | [inferred]: G = E / (2 (1 + nu)) |
     | `falx_thickness_mm` | 1.0 | mm | falx thickness [inferred]; the falx cells (one element thick) get |
@@ -122,14 +125,15 @@ class FEMaterial(eqx.Module):
     wm_shear_inf_kpa: Float[Array, ""] = eqx.field(converter=_f, default=1.5)
     decay_rate_per_s: Float[Array, ""] = eqx.field(converter=_f, default=80.0)
     csf_shear_kpa: Float[Array, ""] = eqx.field(converter=_f, default=0.5)
+    sas_shear_kpa: Float[Array, ""] = eqx.field(converter=_f, default=0.5)
     falx_shear_kpa: Float[Array, ""] = eqx.field(converter=_f, default=10_860.0)
     falx_thickness_mm: Float[Array, ""] = eqx.field(converter=_f, default=1.0)
     hourglass_scale: Float[Array, ""] = eqx.field(converter=_f, default=1.0)
 
     def interface(self, thickness_mm: float, dtype=None) -> fe.Interface:
-        """The subarachnoid layer of `thickness_mm` [mm] as CSF (K, `csf_shear_kpa`, `csf_density_kg_m3`)."""
+        """The subarachnoid layer of `thickness_mm` [mm]: K, `sas_shear_kpa`, `csf_density_kg_m3`."""
         dtype = dtype or self.bulk_modulus_mpa.dtype
-        g = self.csf_shear_kpa.astype(dtype) * 1e-3  # kPa -> MPa
+        g = self.sas_shear_kpa.astype(dtype) * 1e-3  # kPa -> MPa
         k = self.bulk_modulus_mpa.astype(dtype)
         t = jnp.asarray(thickness_mm, dtype)
         return fe.Interface(

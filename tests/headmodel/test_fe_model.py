@@ -135,6 +135,20 @@ def test_cells_only_stresses_and_the_assembled_step(model):
         FEHeadModel(model.mesh, model.material, time_step="global")
 
 
+def test_subarachnoid_layer_has_its_own_shear_modulus():
+    """The layer's stiffness per area comes from `sas_shear_kpa` (k_t = G / t, k_n = (K + 4/3 G) / t), the
+    CSF elements' shear from `csf_shear_kpa`: changing one leaves the other's part unchanged."""
+    mat = FEMaterial(bulk_modulus_mpa=2.0, csf_shear_kpa=1.0, sas_shear_kpa=4.0)
+    layer = mat.interface(2.0, jnp.float64)
+    assert float(layer.shear_stiffness) == pytest.approx(4e-3 / 2.0, rel=1e-12)
+    assert float(layer.normal_stiffness) == pytest.approx((2.0 + 4.0 / 3.0 * 4e-3) / 2.0, rel=1e-12)
+    tab = mat.tables(jnp.float64, 4.0)
+    assert float(tab.shear_inf[1]) == pytest.approx(1e-3, rel=1e-12)  # label 1 = CSF elements
+    assert float(FEMaterial(csf_shear_kpa=9.0).interface(2.0, jnp.float64).shear_stiffness) == pytest.approx(
+        0.5e-3 / 2.0, rel=1e-12
+    )
+
+
 def test_unstable_sampling_is_an_error(model):
     t = jnp.linspace(0.0, 0.03, 7)  # 5 ms intervals, the model is built for 1 ms
     with pytest.raises(Exception, match="stable step"):
