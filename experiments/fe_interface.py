@@ -97,6 +97,11 @@ def main(argv=None) -> int:
         default=[None],
         help="FEMaterial.sas_shear_kpa (default: the same as --csf-shear-kpa)",
     )
+    p.add_argument(
+        "--allow-inverted",
+        action="store_true",
+        help="FEHeadModel(allow_inverted=True): finish solves whose elements invert (default: stop)",
+    )
     args = p.parse_args(argv)
     reduced = ReducedHeadModel()
     brain = default_brain(2.0) if args.fiber else None
@@ -107,7 +112,9 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         g_sas = g_csf if g_sas is None else g_sas
         mesh = mni_head_mesh(h, csf_shell_mm=t_sas)
-        model = FEHeadModel(mesh, FEMaterial(csf_shear_kpa=g_csf, sas_shear_kpa=g_sas))
+        model = FEHeadModel(
+            mesh, FEMaterial(csf_shear_kpa=g_csf, sas_shear_kpa=g_sas), allow_inverted=args.allow_inverted
+        )
         f_ring = float("nan") if args.no_ring else ring_frequency(model)[0]
         t = jnp.asarray(moderate.t_s, jnp.float32)
         a = jnp.asarray(moderate.ang_acc_rad_s2, jnp.float32)

@@ -72,6 +72,11 @@ def main(argv=None) -> int:
     )
     p.add_argument("--csf-shear-kpa", type=float, default=None, help="FEMaterial.csf_shear_kpa (default 0.5)")
     p.add_argument("--sas-shear-kpa", type=float, default=None, help="FEMaterial.sas_shear_kpa (default 0.5)")
+    p.add_argument(
+        "--allow-inverted",
+        action="store_true",
+        help="FEHeadModel(allow_inverted=True): finish solves whose elements invert (default: stop)",
+    )
     args = p.parse_args(argv)
     overrides = {
         k: v
@@ -82,7 +87,9 @@ def main(argv=None) -> int:
         )
         if v is not None
     }
-    model = FEHeadModel(mni_head_mesh(args.element_size), FEMaterial(**overrides))
+    model = FEHeadModel(
+        mni_head_mesh(args.element_size), FEMaterial(**overrides), allow_inverted=args.allow_inverted
+    )
     reduced = ReducedHeadModel()
     motion_fn = eqx.filter_jit(model.motion)
     rows = []

@@ -61,6 +61,7 @@ __all__ = [
     "hourglass_stiffness_unit",
     "element_gradients",
     "nodal_forces",
+    "min_corner_jacobian",
     "deformable_mask",
     "Interface",
     "interface_area",
@@ -412,6 +413,29 @@ def element_gradients(
         ]
     )
     return grad, q  # q index 3 m + i
+
+
+def min_corner_jacobian(
+    u: Float[Array, "3 nx1 ny1 nz1"], h: float, deform: Float[Array, "nx ny nz"]
+) -> Array:
+    """Smallest Jacobian det(I + grad u) at the eight corners of the deforming elements [-].
+
+    At a corner of a trilinear cube the displacement gradient is the three edge differences through that
+    corner over h, so the corner Jacobians come from array shifts. <= 0 means an inverted element: the
+    mesh no longer discretises the body (its one-point stress, taken at the centre, can stay finite)."""
+    dx = (u[:, 1:] - u[:, :-1]) / h  # (3, nx, ny1, nz1)
+    dy = (u[:, :, 1:] - u[:, :, :-1]) / h  # (3, nx1, ny, nz1)
+    dz = (u[:, :, :, 1:] - u[:, :, :, :-1]) / h  # (3, nx1, ny1, nz)
+    nx, ny, nz = deform.shape
+    big = jnp.asarray(jnp.inf, u.dtype)
+    worst = big
+    for a, b, c in CORNERS.tolist():
+        ex = dx[:, :, b : b + ny, c : c + nz]
+        ey = dy[:, a : a + nx, :, c : c + nz]
+        ez = dz[:, a : a + nx, b : b + ny, :]
+        jac = 1.0 + _det_minus_one(jnp.stack([ex, ey, ez], axis=1))  # grad[i, j] = du_i / dX_j
+        worst = jnp.minimum(worst, jnp.min(jnp.where(deform > 0, jac, big)))
+    return worst
 
 
 def nodal_forces(

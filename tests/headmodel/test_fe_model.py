@@ -149,6 +149,19 @@ def test_subarachnoid_layer_has_its_own_shear_modulus():
     )
 
 
+def test_inverted_element_stops_the_solve_unless_allowed(model, monkeypatch):
+    """An element corner Jacobian <= 0 at a sample stops the solve with "inverted" (the wiring: the corner
+    Jacobian is forced to -1); `allow_inverted=True` returns the same displacements as an uninverted run."""
+    t = jnp.linspace(0.0, 0.004, 5)  # a window no other test uses: traced afresh
+    a = jnp.zeros((5, 3)).at[:, 2].set(1000.0)
+    clean = np.asarray(model.motion(t, a))
+    monkeypatch.setattr(fe, "min_corner_jacobian", lambda u, h, deform: jnp.asarray(-1.0, u.dtype))
+    with pytest.raises(Exception, match="inverted"):
+        jax.block_until_ready(model.motion(t, a))
+    allowed = FEHeadModel(model.mesh, model.material, centre_mm=(0.0, 0.0, 0.0), allow_inverted=True)
+    np.testing.assert_array_equal(np.asarray(allowed.motion(t, a)), clean)
+
+
 def test_unstable_sampling_is_an_error(model):
     t = jnp.linspace(0.0, 0.03, 7)  # 5 ms intervals, the model is built for 1 ms
     with pytest.raises(Exception, match="stable step"):

@@ -405,6 +405,37 @@ def test_assembled_critical_step_is_the_mesh_eigenvalue_and_the_stability_limit(
     assert not blown < 1.0  # grown by > 1e6 (or overflowed to inf / NaN)
 
 
+def test_min_corner_jacobian_against_the_trilinear_shape_functions():
+    """Corner Jacobians from edge differences = det F from the trilinear shape-function gradients evaluated
+    at each corner (numpy, written independently) on a random field; a uniform stretch gives its product
+    exactly; cells outside `deform` are ignored."""
+    rng = np.random.default_rng(0)
+    nx, ny, nz, h = 4, 3, 5, 1.5
+    u = 0.4 * h * rng.standard_normal((3, nx + 1, ny + 1, nz + 1))
+    deform = (rng.random((nx, ny, nz)) < 0.7).astype(np.float64)
+    nodes = np.array(list(itertools.product((0, 1), repeat=3)))
+    best = np.inf
+    for i, j, k in itertools.product(range(nx), range(ny), range(nz)):
+        if not deform[i, j, k]:
+            continue
+        ue = np.stack([u[:, i + a, j + b, k + c] for a, b, c in nodes])  # (8, 3)
+        for corner in nodes:
+            # dN_a/dX at the corner xi = corner (in [0, 1]^3), N_a = prod(1 - |xi - a|)
+            grad_n = np.zeros((8, 3))
+            for n_i, a in enumerate(nodes):
+                w = [1.0 - abs(corner[d] - a[d]) for d in range(3)]
+                for d in range(3):
+                    grad_n[n_i, d] = (2 * a[d] - 1) / h * np.prod([w[e] for e in range(3) if e != d])
+            best = min(best, np.linalg.det(np.eye(3) + ue.T @ grad_n))
+    got = float(fe.min_corner_jacobian(jnp.asarray(u), h, jnp.asarray(deform)))
+    assert got == pytest.approx(best, rel=1e-12, abs=1e-12)
+    x = fe.node_positions((nx + 1, ny + 1, nz + 1), jnp.zeros(3), h)
+    stretch = jnp.asarray([0.5, 1.2, 0.9])[:, None, None, None]
+    uniform = float(fe.min_corner_jacobian((stretch - 1.0) * x, h, jnp.ones((nx, ny, nz))))
+    assert uniform == pytest.approx(0.5 * 1.2 * 0.9, rel=1e-12)
+
+
+# --- the subarachnoid interface -----------------------------------------------------------------------------
 # --- the subarachnoid interface -----------------------------------------------------------------------------
 
 
