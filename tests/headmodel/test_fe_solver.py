@@ -159,18 +159,23 @@ def _run(fields, state, dt, n, loads):
     return jax.lax.scan(body, state, None, length=n)
 
 
+def _sphere_fields(n, tab, layer):
+    """A voxel sphere's fields, tied to the skull (layer None) or held by a massless sliding layer of
+    stiffness (k_n, k_t) per area on a 0.1-thick smooth skull; (labels, h, origin, fields)."""
+    labels_np, h, o = sphere_labels(n)
+    labels = jnp.asarray(labels_np)
+    if layer is None:
+        return labels, h, o, fe.element_fields(labels, tab, jnp.full(3, o), jnp.zeros(3), h)
+    stiff = fe.Interface(jnp.asarray(layer[0]), jnp.asarray(layer[1]), jnp.asarray(0.0))
+    geometry = skull_layer(VoxelMesh(labels, jnp.full(3, o), h, 0.1), jnp.float64)
+    return labels, h, o, fe.element_fields(labels, tab, jnp.full(3, o), jnp.zeros(3), h, stiff, geometry)
+
+
 @pytest.mark.parametrize("layer", [False, True], ids=["tied", "sliding-layer"])
 def test_undamped_elastic_model_conserves_energy(layer):
     """Leapfrog energy drift <= 1 %, with the boundary tied or held by the (nonlinear) sliding layer."""
-    labels_np, h, o = sphere_labels(4)
-    labels = jnp.asarray(labels_np)
     tab = tables(g_inf=1.0, bulk=20.0)
-    if layer:
-        stiff = fe.Interface(jnp.asarray(20.0), jnp.asarray(0.5), jnp.asarray(0.0))
-        geometry = skull_layer(VoxelMesh(labels, jnp.full(3, o), h, 0.1), jnp.float64)
-        fields = fe.element_fields(labels, tab, jnp.full(3, o), jnp.zeros(3), h, stiff, geometry)
-    else:
-        fields = fe.element_fields(labels, tab, jnp.full(3, o), jnp.zeros(3), h)
+    labels, h, o, fields = _sphere_fields(4, tab, (20.0, 0.5) if layer else None)
     # the leapfrog energy error is O(dt^2)
     dt = 0.5 * fe.critical_step(fields, fe.stable_time_step(tab, jnp.asarray([2]), h))
     x = fields.positions
@@ -358,15 +363,8 @@ def test_assembled_critical_step_is_the_mesh_eigenvalue_and_the_stability_limit(
     """Lanczos step = 2 / sqrt(largest eigenvalue of M^-1 K) of the dense assembled stiffness (jacfwd,
     independent of the Lanczos code) to 1e-6; it is longer than the element bound; and it is the real
     stability limit: an undamped leapfrog run at 0.98 of it stays bounded, at 1.05 of it blows up."""
-    labels_np, h, o = sphere_labels(3)
-    labels = jnp.asarray(labels_np)
     tab = tables(g_inf=1.0, bulk=30.0, g1=2.0, beta=0.5)  # a Prony term: the step must use G_0 = 3
-    if layer:
-        stiff = fe.Interface(jnp.asarray(200.0), jnp.asarray(2.0), jnp.asarray(0.0))
-        geometry = skull_layer(VoxelMesh(labels, jnp.full(3, o), h, 0.1), jnp.float64)
-        fields = fe.element_fields(labels, tab, jnp.full(3, o), jnp.zeros(3), h, stiff, geometry)
-    else:
-        fields = fe.element_fields(labels, tab, jnp.full(3, o), jnp.zeros(3), h)
+    labels, h, o, fields = _sphere_fields(3, tab, (200.0, 2.0) if layer else None)
     dt_lanczos, rel = fe.assembled_critical_step(fields)
     dt_lanczos = float(dt_lanczos)
     assert float(rel) < 1e-6
