@@ -260,6 +260,16 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError, OSError, ImportError) as err:
         print(f"axojax: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
+    except Exception as err:  # a failed FE solve (eqx.error_if inside jit): one line, not a traceback
+        line = next((x.strip() for x in str(err).splitlines() if "FEHeadModel:" in x), None)
+        if line is None:
+            raise
+        print(
+            f"axojax: error: {line[line.index('FEHeadModel:') :]} (tissue model 'fe'; tissue.model = "
+            "'reduced' solves every impact; docs/fe.md says which impacts the FE brain solves)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -291,3 +291,27 @@ def test_quickstart_runs_top_to_bottom(tiny_run, monkeypatch):
     assert namespace["new"].n_voxels == namespace["brain"].n_voxels
     assert namespace["row"]["damage_window"] > 0 and namespace["config"] == RunConfig.preset_config("tiny")
     assert float(namespace["res"].peak_mt_strain) > 0
+
+
+def test_failed_fe_solve_is_one_line_and_exit_1(monkeypatch, capsys):
+    """A divergence reported by the FE brain inside jit (an `eqx.error_if` runtime error, multi-line) ends
+    as one `axojax: error:` line naming the FE solve, exit 1; any other exception still propagates."""
+    import axojax.cli._main as cli
+
+    def fail(args):
+        raise RuntimeError(
+            "INTERNAL: CpuCallback error\n  File ...\n_EquinoxRuntimeError: FEHeadModel: the explicit solve "
+            "diverged: an element inverted\n\n---- more traceback ----"
+        )
+
+    monkeypatch.setattr(cli, "_axon", fail)
+    assert main(["axon", "--out", "x"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("axojax: error: FEHeadModel: the explicit solve diverged")
+
+    def other(args):
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(cli, "_axon", other)
+    with pytest.raises(RuntimeError, match="something else"):
+        main(["axon", "--out", "x"])
