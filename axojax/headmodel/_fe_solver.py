@@ -564,7 +564,7 @@ def element_fields(
 
 def deforming_cells(labels) -> Int[Array, " ne"]:
     """Flat (C-order) indices of the deforming cells of a concrete label grid (host-side)."""
-    return jnp.asarray(np.flatnonzero(np.isin(np.asarray(labels), DEFORMABLE_LABELS).reshape(-1)), jnp.int32)
+    return jnp.asarray(np.flatnonzero(np.asarray(deformable_mask(jnp.asarray(labels)))), jnp.int32)
 
 
 def init_state(labels: Int[Array, "nx ny nz"], n_terms: int, dtype, n_cells: int | None = None) -> FEState:
