@@ -108,10 +108,13 @@ def main(argv=None) -> int:
     moderate = half_sine_pulse(args.peak, 10.0, (0.0, 0.0, 1.0), window_ms=60.0)
     severe = half_sine_pulse(*random_pulses(40, 0)[0], window_ms=60.0)
     grid = itertools.product(args.element_size, args.sas_mm, args.csf_shear_kpa, args.sas_shear_kpa)
+    meshes = {}  # one mesh per (element size, layer thickness), shared by the shear moduli
     for h, t_sas, g_csf, g_sas in grid:
         t0 = time.perf_counter()
         g_sas = g_csf if g_sas is None else g_sas
-        mesh = mni_head_mesh(h, csf_shell_mm=t_sas)
+        if (h, t_sas) not in meshes:
+            meshes[(h, t_sas)] = mni_head_mesh(h, csf_shell_mm=t_sas)
+        mesh = meshes[(h, t_sas)]
         model = FEHeadModel(
             mesh, FEMaterial(csf_shear_kpa=g_csf, sas_shear_kpa=g_sas), allow_inverted=args.allow_inverted
         )

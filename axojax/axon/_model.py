@@ -259,6 +259,12 @@ def _free_bar(ea, vol, dx, rho_phi, kl, km, sv, eps):
     return _bar_solve(ea, dx, vol, c, b, right_flux=-ea * eps, right_dirichlet_conductance=0.0)
 
 
+def _gap_profile(ip: Internal, geo: Geometry) -> Float[Array, "C N"]:
+    """g(x) = exp(-x / lambda_0): the shape of the bundle's motion from a neighbour end gap (see
+    `coupled_bundle`); the bundle next to class c moves by a_c g(x)."""
+    return jnp.exp(-geo.mt_x / ip.gap_decay)
+
+
 def coupled_bundle(
     phi: Float[Array, "C N"], sv: Float[Array, "C N"], eps: Float[Array, ""], ip: Internal, geo: Geometry
 ) -> tuple[Float[Array, "C N"], Float[Array, " C"]]:
@@ -295,7 +301,7 @@ def coupled_bundle(
         u: (C, N) MT displacement relative to the affine motion [um]; a: (C,) half gap openings [um].
     """
     c = ip.tau_rho * phi * (ip.tau_kl + ip.tau_km)
-    g = jnp.exp(-geo.mt_x / ip.gap_decay)
+    g = _gap_profile(ip, geo)
     rhs_b = jnp.stack([ip.tau_rho * phi * ip.tau_km * sv, c * g])  # (2, C, N): own load, unit opening
     flux = jnp.stack([-ip.mt_ea * eps, jnp.zeros_like(eps)])[:, None]  # free end: EA (eps + u') = 0
     two = rhs_b.shape  # both right-hand sides in one batched Thomas solve (no rank promotion)
@@ -324,7 +330,7 @@ def equilibrium(state: State, eps: Float[Array, ""], ip: Internal, geo: Geometry
     """Quasi-static equilibrium for axonal (fiber) strain `eps` [-] given the internal state."""
     phi = jnp.exp(-state.tau_psi)
     mt_u, a = coupled_bundle(phi, state.tau_sv, eps, ip, geo)
-    slip = mt_u - a[:, None] * jnp.exp(-geo.mt_x / ip.gap_decay)
+    slip = mt_u - a[:, None] * _gap_profile(ip, geo)
     # NF damage does not feed back into NF stiffness (NFs carry little load; Hasan 2022).
     nf_u = _free_bar(ip.nf_ea, geo.nf_vol, geo.nf_dx, ip.nf_rho, ip.nf_kl, ip.nf_km, state.nf_q, eps)
     # Axolemma over the longest MT class, then the half gap: links only over the MT.
