@@ -13,6 +13,7 @@ FE beside the reduced model, on the MNI T1.
     python experiments/fe_validation.py --n 40 --element-size 6 --out runs/fe_validation.json
     python experiments/fe_validation.py --n 40 --element-size 6 --hourglass-scale 2
     python experiments/fe_validation.py --n 40 --element-size 6 --sas-shear-kpa 5
+    python experiments/fe_validation.py --n 40 --element-size 6 --integration full --pulses 5 8 11
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ def main(argv=None) -> int:
         action="store_true",
         help="FEHeadModel(allow_inverted=True): finish solves whose elements invert (default: stop)",
     )
+    p.add_argument(
+        "--integration",
+        choices=("surface", "full", "reduced"),
+        default="reduced",
+        help="FEHeadModel(integration=): cells with 2x2x2 Gauss-point deviatoric stress (default none)",
+    )
+    p.add_argument("--pulses", type=int, nargs="*", default=None, help="run only these pulse indices")
     args = p.parse_args(argv)
     overrides = {
         k: v
@@ -88,12 +96,17 @@ def main(argv=None) -> int:
         if v is not None
     }
     model = FEHeadModel(
-        mni_head_mesh(args.element_size), FEMaterial(**overrides), allow_inverted=args.allow_inverted
+        mni_head_mesh(args.element_size),
+        FEMaterial(**overrides),
+        allow_inverted=args.allow_inverted,
+        integration=args.integration,
     )
     reduced = ReducedHeadModel()
     motion_fn = eqx.filter_jit(model.motion)
     rows = []
     for i, (peak, dur, axis) in enumerate(random_pulses(args.n, args.seed)):
+        if args.pulses is not None and i not in args.pulses:
+            continue
         imp = half_sine_pulse(peak, dur, axis, window_ms=60.0)
         t = jnp.asarray(imp.t_s, jnp.float32)
         a = jnp.asarray(imp.ang_acc_rad_s2, jnp.float32)

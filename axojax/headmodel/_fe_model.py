@@ -246,6 +246,7 @@ def solve_motion(
     step_gain: float = 1.0,
     cells: Int[Array, " ne"] | None = None,
     check_inversion: bool = True,
+    gauss: Int[Array, " ng"] | None = None,
 ) -> Float[Array, "time 3 nx1 ny1 nz1"]:
     """Nodal displacement history [mm] (skull frame, RAS) at the sample times, from rest at t_ms[0].
 
@@ -258,6 +259,8 @@ def solve_motion(
     (`FEHeadModel`, `_fe_solver.assembled_critical_step`); the run-time stability check scales the element
     bound of `tables` by it (exact when the moduli scale uniformly). `cells`: `_fe_solver.deforming_cells`
     of the mesh (stresses on those cells only; the same numbers, faster); None computes on the whole grid.
+    `gauss`: cells whose deviatoric stress is integrated at 2 x 2 x 2 Gauss points
+    (`_fe_solver.element_fields`; `FEHeadModel(integration=)`).
 
     Raises (at run time, `eqx.error_if`): a step longer than the critical step of `tables` on the labels
     `labels_present` (unstable: sample interval too long, or a stiffer material than the model was built
@@ -277,6 +280,7 @@ def solve_motion(
         interface,
         None if layer is None else _cast_floats(layer, dtype),
         cells,
+        gauss,
     )
     vel, slope = _kinematics_at(t_ms, ang_acc_rad_ms2, jnp.zeros(3, dtype))
     if lin_acc_mm_ms2 is None:
@@ -311,7 +315,8 @@ def solve_motion(
 
     body = jax.checkpoint(interval) if checkpoint else interval
     n_cells = None if cells is None else cells.shape[0]
-    state0 = fe.init_state(labels, tables.shear_terms.shape[-1], dtype, n_cells)
+    n_gauss = 0 if gauss is None else gauss.shape[0]
+    state0 = fe.init_state(labels, tables.shear_terms.shape[-1], dtype, n_cells, n_gauss)
     xs = (dts, ang_acc_rad_ms2[:-1], slope, vel[:-1], lin_acc_mm_ms2[:-1], lin_slope)
     _, (us, jacs) = jax.lax.scan(body, state0, xs)
     us = jnp.concatenate([state0.u[None], us], axis=0)
@@ -417,6 +422,12 @@ class FEHeadModel(AbstractHeadModel):
             sample; by default that stops the solve with "diverged"). The strain inside such elements is
             not the brain's; on the 4 mm mesh a DAMAGE 0.24 pulse transiently inverts 1-3 of its 28,366
             elements, on the surface (docs/fe.md). Check with `_fe_solver.min_corner_jacobian`.
+        integration: where the deviatoric stress is integrated at the element's 2 x 2 x 2 Gauss points
+            with the full nonlinear law instead of one point plus the linear hourglass term (the same
+            element at small strain; the volumetric stress stays at the centre): "reduced" (default)
+            none; "surface" the envelope's outermost layer (`_fe_solver.surface_cells`), where the
+            staircase meets the skull and elements invert first (1.5x the cost per step at 4 mm); "full"
+            every deforming cell (3.5x). docs/fe.md gives what each solves.
     """
 
     mesh: VoxelMesh
@@ -433,6 +444,8 @@ class FEHeadModel(AbstractHeadModel):
     damage_model: ReducedHeadModel
     layer: fe.Layer | None
     cells: Int[Array, " ne"]
+    gauss: Int[Array, " ng"] | None
+    integration: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -447,6 +460,7 @@ class FEHeadModel(AbstractHeadModel):
         time_step: str = "assembled",
         deformation_margin: float = 0.8,
         allow_inverted: bool = False,
+        integration: str = "reduced",
     ):
         if mesh is None:
             from axojax.headmodel.mesh import mni_head_mesh  # io edge: reads the anatomy once
@@ -463,6 +477,14 @@ class FEHeadModel(AbstractHeadModel):
         dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
         self.layer = None if mesh.sas_thickness_mm is None else skull_layer(mesh, dtype)
         self.cells = fe.deforming_cells(mesh.labels)
+        if integration not in ("reduced", "surface", "full"):
+            raise ValueError(
+                f'FEHeadModel: integration must be "reduced", "surface" or "full", got {integration!r}'
+            )
+        self.integration = integration
+        self.gauss = {"reduced": None, "surface": fe.surface_cells, "full": fe.deforming_cells}[integration]
+        if self.gauss is not None:
+            self.gauss = self.gauss(mesh.labels)
         tables = self.material.tables(dtype, mesh.element_size_mm)
         present = np.unique(np.asarray(mesh.labels))
         present = present[np.isin(present, fe.DEFORMABLE_LABELS)]
@@ -477,6 +499,7 @@ class FEHeadModel(AbstractHeadModel):
             self._interface(dtype),
             self.layer,
             self.cells,
+            self.gauss,
         )
         if time_step not in ("assembled", "element"):
             raise ValueError(f'FEHeadModel: time_step must be "assembled" or "element", got {time_step!r}')
@@ -530,6 +553,7 @@ class FEHeadModel(AbstractHeadModel):
             step_gain=self.step_gain,
             cells=self.cells,
             check_inversion=not self.allow_inverted,
+            gauss=self.gauss,
         )
 
     def _interface(self, dtype) -> fe.Interface | None:

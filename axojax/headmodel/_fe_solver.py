@@ -60,6 +60,9 @@ __all__ = [
     "Loads",
     "hourglass_stiffness_unit",
     "element_gradients",
+    "gauss_gradients",
+    "GAUSS_POINTS",
+    "surface_cells",
     "nodal_forces",
     "min_corner_jacobian",
     "deformable_mask",
@@ -96,6 +99,9 @@ HOURGLASS_BASE = np.stack(
         _SIGNS[:, 0] * _SIGNS[:, 1] * _SIGNS[:, 2],
     ]
 )  # (4, 8)
+
+# the 2 x 2 x 2 Gauss points of a cube, natural coordinates xi = s_a / sqrt(3), in corner order
+GAUSS_POINTS = _SIGNS / np.sqrt(3.0)  # (8, 3)
 
 DEFORMABLE_LABELS = (1, 2, 3, 4)  # CSF, grey matter, white matter, falx; 0 is outside (the skull)
 
@@ -243,6 +249,9 @@ class FEState(eqx.Module):
     h_hourglass: Float[Array, "term 12 *cells"]  # Prony internal hourglass forces [MPa mm]
     s0_prev: Float[Array, "3 3 *cells"]  # unit isochoric stress S0 of the previous step [-]
     kq_prev: Float[Array, "12 *cells"]  # unit hourglass force K_hat q of the previous step [mm]
+    # the same at the 8 Gauss points of the fully integrated cells (`ElementFields.gauss`; ng may be 0)
+    h_gauss: Float[Array, "term 3 3 8 ng"]  # Prony internal deviatoric 2nd PK stresses [MPa]
+    s0_gauss_prev: Float[Array, "3 3 8 ng"]  # unit isochoric stress S0 of the previous step [-]
 
 
 class Loads(eqx.Module):
@@ -415,6 +424,25 @@ def element_gradients(
     return grad, q  # q index 3 m + i
 
 
+def gauss_gradients(
+    grad: Float[Array, "3 3 *cells"], q: Float[Array, "12 *cells"], h: float
+) -> Float[Array, "3 3 8 *cells"]:
+    """Displacement gradient [-] at the 2 x 2 x 2 Gauss points (`GAUSS_POINTS`) of cubes of side h [mm], from
+    the centre gradient and the hourglass amplitudes of `element_gradients` (trilinear shape functions):
+
+        H[:, x](xi) = H0[:, x] + (xi_y q_xy + xi_z q_zx + xi_y xi_z q_xyz) / (4 h), and cyclically.
+
+    Linear in (grad, q); the mean over the 8 points is the centre gradient."""
+    qm = [q[3 * m : 3 * m + 3] for m in range(4)]  # xy, yz, zx, xyz; each (3, *cells)
+    pts = []
+    for gx, gy, gz in GAUSS_POINTS.tolist():
+        cx = gy * qm[0] + gz * qm[2] + gy * gz * qm[3]
+        cy = gx * qm[0] + gz * qm[1] + gx * gz * qm[3]
+        cz = gy * qm[1] + gx * qm[2] + gx * gy * qm[3]
+        pts.append(grad + jnp.stack([cx, cy, cz], axis=1) / (4.0 * h))
+    return jnp.stack(pts, axis=2)
+
+
 def min_corner_jacobian(
     u: Float[Array, "3 nx1 ny1 nz1"], h: float, deform: Float[Array, "nx ny nz"]
 ) -> Array:
@@ -512,6 +540,10 @@ class ElementFields(eqx.Module):
     layer: Layer | None = None  # the subarachnoid layer's nodes and skull surface (None: boundary tied)
     stiffness: Interface | None = None  # its stiffness per area
     cells: Int[Array, " ne"] | None = None  # flat indices of the deforming cells (None: the whole grid)
+    # flat indices of the cells whose deviatoric stress is integrated at 2 x 2 x 2 Gauss points (no
+    # hourglass term there), and the grid weight of the one-point deviatoric + hourglass terms (0 there)
+    gauss: Int[Array, " ng"] | None = None
+    point_weight: Float[Array, "nx ny nz"] | None = None
 
 
 @functools.partial(jax.jit, static_argnums=4)
@@ -524,6 +556,7 @@ def element_fields(
     interface: Interface | None = None,
     layer: Layer | None = None,
     cells: Int[Array, " ne"] | None = None,
+    gauss: Int[Array, " ng"] | None = None,
 ) -> ElementFields:
     """Look up the material of every cell, the lumped masses of every node and, with `interface` (the
     layer's stiffness) and `layer` (its geometry, `axojax.headmodel._fe_model.skull_layer`), the
@@ -531,7 +564,13 @@ def element_fields(
 
     `cells` (`deforming_cells(labels)`, from concrete labels): compute stresses on those cells only, with
     the internal variables stored per cell (`init_state(..., n_cells=)`), instead of on the whole grid's
-    bounding box (~40 % of it deforms on the MNI meshes); the same numbers, ~1.25x faster per step on CPU."""
+    bounding box (~40 % of it deforms on the MNI meshes); the same numbers, ~1.25x faster per step on CPU.
+
+    `gauss` (deforming cells, e.g. `surface_cells(labels)`; internal variables `init_state(..., n_gauss=)`):
+    integrate the deviatoric stress of those cells at their 2 x 2 x 2 Gauss points with the full nonlinear
+    law (volumetric stress still at the centre: the selective-reduced hexahedron), instead of one point plus
+    the linear hourglass term. The same element in the small-strain limit; at large strain the Gauss points
+    stiffen as the element's corners approach inversion, which the linear hourglass term does not."""
     if (interface is None) != (layer is None):
         raise ValueError(
             "element_fields: pass both the layer's stiffness (interface) and geometry, or neither"
@@ -546,6 +585,9 @@ def element_fields(
         )
         mass = mass + extra.reshape(mass.shape)
     inv_mass = jnp.where(free, 1.0 / jnp.where(free, mass, 1.0), 0.0)
+    point_weight = None
+    if gauss is not None:
+        point_weight = jnp.ones(labels.size, tables.bulk.dtype).at[gauss].set(0.0).reshape(labels.shape)
     return ElementFields(
         deform=deform.astype(tables.bulk.dtype),
         bulk=tables.bulk[labels],
@@ -559,6 +601,8 @@ def element_fields(
         layer=layer,
         stiffness=interface,
         cells=cells,
+        gauss=gauss,
+        point_weight=point_weight,
     )
 
 
@@ -567,9 +611,25 @@ def deforming_cells(labels) -> Int[Array, " ne"]:
     return jnp.asarray(np.flatnonzero(np.asarray(deformable_mask(jnp.asarray(labels)))), jnp.int32)
 
 
-def init_state(labels: Int[Array, "nx ny nz"], n_terms: int, dtype, n_cells: int | None = None) -> FEState:
+def surface_cells(labels) -> Int[Array, " ns"]:
+    """Flat (C-order) indices of the deforming cells that share a face with a cell that does not deform (or
+    with the grid's edge): the envelope's outermost layer, where a voxel staircase meets the skull
+    (host-side, from concrete labels)."""
+    deform = np.pad(np.asarray(deformable_mask(jnp.asarray(labels))), 1)
+    inner = deform[1:-1, 1:-1, 1:-1]
+    exposed = np.zeros_like(inner)
+    for axis in range(3):
+        for shift in (-1, 1):
+            exposed |= ~np.roll(deform, shift, axis=axis)[1:-1, 1:-1, 1:-1]
+    return jnp.asarray(np.flatnonzero(inner & exposed), jnp.int32)
+
+
+def init_state(
+    labels: Int[Array, "nx ny nz"], n_terms: int, dtype, n_cells: int | None = None, n_gauss: int = 0
+) -> FEState:
     """The undeformed mesh at rest; internal variables per grid cell, or per deforming cell with `n_cells`
-    (= len(`deforming_cells(labels)`), for fields built with `cells`)."""
+    (= len(`deforming_cells(labels)`), for fields built with `cells`), and at the Gauss points of the
+    `n_gauss` fully integrated cells (fields built with `gauss`)."""
     node = (3, *(s + 1 for s in labels.shape))
     grid = tuple(labels.shape) if n_cells is None else (int(n_cells),)
     return FEState(
@@ -579,6 +639,8 @@ def init_state(labels: Int[Array, "nx ny nz"], n_terms: int, dtype, n_cells: int
         h_hourglass=jnp.zeros((n_terms, 12, *grid), dtype),
         s0_prev=jnp.zeros((3, 3, *grid), dtype),
         kq_prev=jnp.zeros((12, *grid), dtype),
+        h_gauss=jnp.zeros((n_terms, 3, 3, 8, int(n_gauss)), dtype),
+        s0_gauss_prev=jnp.zeros((3, 3, 8, int(n_gauss)), dtype),
     )
 
 
@@ -605,16 +667,52 @@ def element_stress(
             for x in (grad, q, fields.bulk, fields.shear_inf, fields.shear_terms, fields.decay)
         )
         deform = jnp.ones_like(bulk)
+    point = None
+    if fields.point_weight is not None:
+        point = fields.point_weight if fields.cells is None else _at_cells(fields.point_weight, fields.cells, 3)
     s0, s_vol = _stress_parts(grad, bulk)
     kq = _hourglass_product(q)
     a, g = _prony_coefficients(decay, dt)  # (term, ...)
     weight = shear_terms * g
     h_stress = a[:, None, None] * state.h_stress + weight[:, None, None] * (s0 - state.s0_prev)[None]
     h_hg = a[:, None] * state.h_hourglass + weight[:, None] * (kq - state.kq_prev)[None]
-    stress = (shear_inf[None, None] * s0 + jnp.sum(h_stress, axis=0) + s_vol) * deform[None, None]
-    hg = (shear_inf[None] * kq + jnp.sum(h_hg, axis=0)) * (fields.hourglass_scale * fields.h * deform)[None]
-    new = FEState(u=state.u, v=state.v, h_stress=h_stress, h_hourglass=h_hg, s0_prev=s0, kq_prev=kq)
+    dev = shear_inf[None, None] * s0 + jnp.sum(h_stress, axis=0)
+    hg_scale = fields.hourglass_scale * fields.h * deform
+    if point is not None:
+        dev, hg_scale = dev * point[None, None], hg_scale * point
+    stress = (dev + s_vol) * deform[None, None]
+    hg = (shear_inf[None] * kq + jnp.sum(h_hg, axis=0)) * hg_scale[None]
+    new = eqx.tree_at(
+        lambda s: (s.h_stress, s.h_hourglass, s.s0_prev, s.kq_prev), state, (h_stress, h_hg, s0, kq)
+    )
     return grad, stress, hg, new
+
+
+def gauss_stress(
+    fields: ElementFields, state: FEState, dt: Float[Array, ""]
+) -> tuple[Float[Array, "3 3 ng"], Float[Array, "12 ng"], FEState]:
+    """Work conjugates of the centre gradient and the hourglass amplitudes [N mm, N] of the deviatoric
+    stress integrated at the Gauss points of the cells `fields.gauss`, and the updated internal variables.
+
+    (sum_g w_g P_g : dH_g/dH0, sum_g w_g P_g : dH_g/dq), w_g = h^3 / 8, P_g = (I + H_g) S_dev(H_g): what
+    `nodal_forces` takes in place of (V P, Q) for those cells."""
+    grad, q = element_gradients(state.u, fields.h)
+    cells = fields.gauss
+    grad, q, shear_inf, shear_terms, decay = (
+        _at_cells(x, cells, 3) for x in (grad, q, fields.shear_inf, fields.shear_terms, fields.decay)
+    )
+    hgp, transpose = jax.vjp(lambda a, b: gauss_gradients(a, b, fields.h), grad, q)
+    s0, _ = _stress_parts(hgp, jnp.zeros_like(hgp[0, 0]))
+    a, g = _prony_coefficients(decay, dt)  # (term, ng)
+    h_gauss = (
+        a[:, None, None, None] * state.h_gauss
+        + (shear_terms * g)[:, None, None, None] * (s0 - state.s0_gauss_prev)[None]
+    )
+    dev = shear_inf[None, None, None] * s0 + jnp.sum(h_gauss, axis=0)
+    piola = _mm(_eye_like(hgp) + hgp, dev) * (fields.h**3 / 8.0)
+    ct_grad, ct_q = transpose(piola)
+    new = eqx.tree_at(lambda s: (s.h_gauss, s.s0_gauss_prev), state, (h_gauss, s0))
+    return ct_grad, ct_q, new
 
 
 def _at_cells(x: Array, cells: Int[Array, " ne"], grid_ndim: int) -> Array:
@@ -635,9 +733,13 @@ def internal_forces(
     """Internal nodal forces [N] at the state's displacement, and the updated viscous internal variables."""
     grad, stress, hg, new = element_stress(fields, state, dt)
     piola = _mm(_eye_like(grad) + grad, stress) * (fields.h**3)
+    grid = fields.deform.shape
     if fields.cells is not None:
-        grid = fields.deform.shape
         piola, hg = _to_grid(piola, fields.cells, grid), _to_grid(hg, fields.cells, grid)
+    if fields.gauss is not None:
+        ct_grad, ct_q, new = gauss_stress(fields, new, dt)
+        piola = piola + _to_grid(ct_grad, fields.gauss, grid)
+        hg = hg + _to_grid(ct_q, fields.gauss, grid)
     f = nodal_forces(piola, hg, state.u.shape[1:], fields.h)
     if fields.layer is not None:
         f = f + layer_forces(fields.layer, fields.stiffness, state.u)
@@ -656,14 +758,7 @@ def step(fields: ElementFields, state: FEState, loads: Loads, dt: Float[Array, "
     acc = f * fields.inv_mass[None] - frame * free[None]
     v = state.v + dt * acc
     u = state.u + dt * v
-    return FEState(
-        u=u,
-        v=v,
-        h_stress=state.h_stress,
-        h_hourglass=state.h_hourglass,
-        s0_prev=state.s0_prev,
-        kq_prev=state.kq_prev,
-    )
+    return eqx.tree_at(lambda s: (s.u, s.v), state, (u, v))
 
 
 @functools.partial(jax.jit, static_argnums=2)
@@ -745,7 +840,8 @@ def assembled_critical_step(
     grid = fields.deform.shape
     n_terms = fields.shear_terms.shape[0]
     n_cells = None if fields.cells is None else fields.cells.shape[0]
-    state0 = init_state(jnp.zeros(grid, jnp.int32), n_terms, dtype, n_cells)
+    n_gauss = 0 if fields.gauss is None else fields.gauss.shape[0]
+    state0 = init_state(jnp.zeros(grid, jnp.int32), n_terms, dtype, n_cells, n_gauss)
     scale = jnp.sqrt(fields.inv_mass)[None]  # 0 on fixed nodes
 
     def op(x):
@@ -783,9 +879,17 @@ def strain_energy(fields: ElementFields, u: Float[Array, "3 nx1 ny1 nz1"]) -> Fl
     jm1 = _det_minus_one(grad)
     log_j = jnp.log1p(jm1)
     ibar_minus3 = jnp.exp(-2.0 / 3.0 * log_j) * 2.0 * _trace(e) + 3.0 * jnp.expm1(-2.0 / 3.0 * log_j)
-    psi = 0.5 * fields.shear_inf * ibar_minus3 + 0.5 * fields.bulk * jm1**2
     e_hg = 0.5 * fields.hourglass_scale * h * fields.shear_inf * jnp.sum(q * _hourglass_product(q), axis=0)
-    e = jnp.sum((psi * h**3 + e_hg) * fields.deform)
+    psi_dev = 0.5 * fields.shear_inf * ibar_minus3
+    psi_vol = 0.5 * fields.bulk * jm1**2
+    point = 1.0 if fields.point_weight is None else fields.point_weight
+    e = jnp.sum(((psi_dev * h**3 + e_hg) * point + psi_vol * h**3) * fields.deform)
+    if fields.gauss is not None:
+        hgp = gauss_gradients(_at_cells(grad, fields.gauss, 3), _at_cells(q, fields.gauss, 3), h)
+        e_g = green_lagrange_from_grad(hgp)
+        lj = jnp.log1p(_det_minus_one(hgp))
+        ib = jnp.exp(-2.0 / 3.0 * lj) * 2.0 * _trace(e_g) + 3.0 * jnp.expm1(-2.0 / 3.0 * lj)
+        e = e + jnp.sum(0.5 * _at_cells(fields.shear_inf, fields.gauss, 3) * jnp.sum(ib, axis=0)) * h**3 / 8.0
     if fields.layer is not None:
         e = e + layer_energy(fields.layer, fields.stiffness, u)
     return e
