@@ -119,7 +119,9 @@ def test_patch_test_and_rigid_rotation_with_gauss_cells(dtype):
     ang, n = np.deg2rad(50.0), np.array([1.0, 2.0, 2.0]) / 3.0
     k = np.array([[0, -n[2], n[1]], [n[2], 0, -n[0]], [-n[1], n[0], 0]])
     rot = np.eye(3) + np.sin(ang) * k + (1 - np.cos(ang)) * k @ k
-    f = jax.jit(forces)(fields, state, jnp.einsum("ij,j...->i...", jnp.asarray(rot - np.eye(3), dtype), fields.positions))
+    f = jax.jit(forces)(
+        fields, state, jnp.einsum("ij,j...->i...", jnp.asarray(rot - np.eye(3), dtype), fields.positions)
+    )
     assert float(jnp.max(jnp.abs(f))) < 10 * tol * 10.0 * 8.0
 
 
