@@ -30,7 +30,7 @@ import numpy as np
 
 from axojax.headmodel import FEHeadModel, FEMaterial, ReducedHeadModel, damage, max_principal_strain
 from axojax.headmodel import _fe_solver as fe
-from axojax.headmodel.mesh import mni_head_mesh
+from axojax.headmodel.mesh import mni_head_mesh, smooth_mesh
 from axojax.kinematics import half_sine_pulse
 
 
@@ -44,11 +44,11 @@ def random_pulses(n: int, seed: int = 0):
 
 
 @functools.partial(jax.jit, static_argnums=1)
-def _peak_element_mps(motion, h: float):
+def _peak_element_mps(motion, h: float, offset=None):
     """Peak over time of the MPS at every element centre [-] (compiled once per mesh size)."""
 
     def one(u):
-        grad, _ = fe.element_gradients(u, h)
+        grad = fe.centre_gradients(u, h, offset)
         e = jnp.moveaxis(fe.green_lagrange_from_grad(grad), (0, 1), (-2, -1))
         return max_principal_strain(e)
 
@@ -58,7 +58,7 @@ def _peak_element_mps(motion, h: float):
 def element_mps95(model: FEHeadModel, motion) -> float:
     """95th percentile over GM + WM elements of the peak (over time) MPS at element centres."""
     lab = np.asarray(model.mesh.labels)
-    mps = np.asarray(_peak_element_mps(motion, model.mesh.element_size_mm))
+    mps = np.asarray(_peak_element_mps(motion, model.mesh.element_size_mm, model.mesh.node_offset_mm))
     return float(np.percentile(mps[(lab == 2) | (lab == 3)], 95))
 
 
@@ -85,6 +85,14 @@ def main(argv=None) -> int:
         help="FEHeadModel(integration=): cells with 2x2x2 Gauss-point deviatoric stress (default none)",
     )
     p.add_argument("--pulses", type=int, nargs="*", default=None, help="run only these pulse indices")
+    p.add_argument(
+        "--smooth", action="store_true", help="mesh.smooth_mesh: boundary nodes on the smooth skull surface"
+    )
+    p.add_argument(
+        "--release-falx", action="store_true", help="FEHeadModel(anchor_falx=False): falx held by the layer"
+    )
+    p.add_argument("--min-jacobian", type=float, default=0.3, help="smooth_mesh's corner Jacobian floor")
+    p.add_argument("--skull-smoothing", type=float, default=0.5, help="skull surface sigma / element size")
     args = p.parse_args(argv)
     overrides = {
         k: v
@@ -95,11 +103,17 @@ def main(argv=None) -> int:
         )
         if v is not None
     }
+    mesh = mni_head_mesh(args.element_size)
+    if args.smooth:
+        mesh = smooth_mesh(mesh, min_jacobian=args.min_jacobian, skull_smoothing=args.skull_smoothing)
+    elif args.skull_smoothing != 0.5:
+        mesh = type(mesh)(mesh.labels, mesh.origin_mm, mesh.element_size_mm, mesh.sas_thickness_mm, None, args.skull_smoothing)
     model = FEHeadModel(
-        mni_head_mesh(args.element_size),
+        mesh,
         FEMaterial(**overrides),
         allow_inverted=args.allow_inverted,
         integration=args.integration,
+        anchor_falx=not args.release_falx,
     )
     reduced = ReducedHeadModel()
     motion_fn = eqx.filter_jit(model.motion)

@@ -179,3 +179,134 @@ def skull_distance(
     phi = phi / max(1.0, _trilinear_lipschitz(phi, s))
     origin = np.full(3, 0.5 * s - m * h)
     return phi, origin, s
+
+
+def _phi_at(phi: np.ndarray, origin: np.ndarray, s: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(phi, grad phi) at points x (3, n) [mm, node frame] by trilinear interpolation (as the solver's)."""
+    xi = (x - origin[:, None]) / s
+    base = np.clip(np.floor(xi).astype(np.int64), 0, (np.asarray(phi.shape) - 2)[:, None])
+    w = np.clip(xi - base, 0.0, 1.0)
+    val = np.zeros(x.shape[1])
+    grad = np.zeros_like(x)
+    for ax in (0, 1):
+        for ay in (0, 1):
+            for az in (0, 1):
+                c = phi[base[0] + ax, base[1] + ay, base[2] + az]
+                wx, wy, wz = (
+                    (w[0] if ax else 1 - w[0]),
+                    (w[1] if ay else 1 - w[1]),
+                    (w[2] if az else 1 - w[2]),
+                )
+                val += c * wx * wy * wz
+                grad += c * np.stack([(2 * ax - 1) * wy * wz, (2 * ay - 1) * wx * wz, (2 * az - 1) * wx * wy])
+    return val, grad / s
+
+
+def corner_jacobians(offset: np.ndarray, h: float) -> np.ndarray:
+    """det(dX/dX_cube) at the 8 corners of every cell of the grid whose nodes sit at grid + offset [mm]:
+    (8, nx, ny, nz); 1 for an unmoved cube."""
+    e = np.eye(3)
+    d = [np.diff(offset, axis=k + 1) / h + e[:, k].reshape(3, 1, 1, 1) for k in range(3)]
+    nx, ny, nz = (n - 1 for n in offset.shape[1:])
+    out = []
+    for a in (0, 1):
+        for b in (0, 1):
+            for c in (0, 1):
+                ex = d[0][:, :, b : b + ny, c : c + nz]
+                ey = d[1][:, a : a + nx, :, c : c + nz]
+                ez = d[2][:, a : a + nx, b : b + ny, :]
+                m = np.stack([ex, ey, ez], axis=1)  # m[i, j] = dX_i / dX_cube_j
+                out.append(np.linalg.det(np.moveaxis(m, (0, 1), (-2, -1))))
+    return np.stack(out)
+
+
+def smooth_offsets(
+    inside: np.ndarray,
+    boundary: np.ndarray,
+    h: float,
+    phi: np.ndarray,
+    phi_origin: np.ndarray,
+    spacing: float,
+    *,
+    max_move: float = 0.5,
+    min_jacobian: float = 0.3,
+    newton_steps: int = 4,
+    max_halvings: int = 12,
+) -> np.ndarray:
+    """Node offsets [mm] (3, nx+1, ny+1, nz+1) that move the `boundary` nodes of the voxel envelope
+    `inside` onto the smooth skull surface phi = 0 (`skull_distance`), so that the envelope's surface
+    follows the skull instead of a staircase.
+
+    Each boundary node takes `newton_steps` projections x <- x - phi grad phi / |grad phi|^2, its move is
+    capped at `max_move` h, and where a deforming cell's corner Jacobian det(dX/dX_cube) would fall below
+    `min_jacobian` the moves of its nodes are halved (repeatedly, `max_halvings` times at most; then those
+    nodes stay on the grid). Other nodes do not move.
+    """
+    shape = boundary.shape
+    idx = np.flatnonzero(boundary)
+    grid = np.stack(np.unravel_index(idx, shape)).astype(np.float64) * h  # (3, nb)
+    x = grid.copy()
+    for _ in range(newton_steps):
+        val, g = _phi_at(phi, phi_origin, spacing, x)
+        x = x - val * g / np.maximum(np.sum(g * g, axis=0), 1e-12)
+    move = x - grid
+    norm = np.linalg.norm(move, axis=0)
+    move *= np.minimum(1.0, max_move * h / np.maximum(norm, 1e-12))
+    offset = np.zeros((3, *shape))
+    flat = offset.reshape(3, -1)
+    flat[:, idx] = move
+    scale = np.ones(int(np.prod(shape)))
+    inside = np.asarray(inside, bool)
+    for k in range(max_halvings + 1):
+        jac = corner_jacobians(offset, h).min(axis=0)
+        bad = inside & (jac < min_jacobian)
+        if not bad.any():
+            return offset
+        nodes = np.zeros(shape, bool)
+        for a in (0, 1):
+            for b in (0, 1):
+                for c in (0, 1):
+                    nodes[a : a + bad.shape[0], b : b + bad.shape[1], c : c + bad.shape[2]] |= bad
+        sel = nodes.reshape(-1)
+        scale[sel] *= 0.0 if k == max_halvings else 0.5
+        flat[:] = 0.0
+        flat[:, idx] = move * scale[idx]
+    return offset
+
+
+def boundary_area_vectors(inside: np.ndarray, h: float, offset: np.ndarray | None = None) -> np.ndarray:
+    """Outward area vector [mm^2] (3, nx+1, ny+1, nz+1) of each node's share of the envelope's surface (the
+    faces between `inside` cells and the rest): a face with nodes at grid + offset is a bilinear quad of
+    area vector (d1 x d2) / 2 over its diagonals; each of its 4 nodes takes a quarter."""
+    inside = np.asarray(inside, bool)
+    node_shape = tuple(n + 1 for n in inside.shape)
+    pos = np.stack(np.meshgrid(*[h * np.arange(n) for n in node_shape], indexing="ij"))
+    if offset is not None:
+        pos = pos + offset
+    out = np.zeros((3, *node_shape))
+    d = np.pad(inside, 1).astype(np.int8)
+    for k in range(3):
+        j, m = (k + 1) % 3, (k + 2) % 3
+        jump = np.diff(d, axis=k)  # face planes along k: (n_k + 1) planes; +1: entering along +k
+        sl = [slice(1, -1)] * 3
+        sl[k] = slice(None)
+        jump = jump[tuple(sl)]  # (.., n_k + 1, ..) x cells in the other two axes
+        faces = np.argwhere(jump != 0)  # (F, 3): plane index along k, lower corner in j and m
+        sign = -jump[tuple(faces.T)].astype(np.float64)  # outward: -e_k where the region starts along +k
+
+        def node(dj, dm, faces=faces, j=j, m=m):
+            n = faces.copy()
+            n[:, j] += dj
+            n[:, m] += dm
+            return tuple(n.T)
+
+        a, b, c, e = node(0, 0), node(1, 0), node(1, 1), node(0, 1)
+        vec = 0.5 * np.cross(
+            (pos[(slice(None), *c)] - pos[(slice(None), *a)]).T,
+            (pos[(slice(None), *e)] - pos[(slice(None), *b)]).T,
+        )
+        vec = (sign[:, None] * vec / 4.0).T  # (3, F): each node's quarter
+        for n in (a, b, c, e):
+            for i in range(3):
+                np.add.at(out[i], n, vec[i])
+    return out

@@ -54,6 +54,11 @@ class VoxelMesh(eqx.Module):
     origin_mm: Float[Array, " 3"]
     element_size_mm: float = eqx.field(static=True)
     sas_thickness_mm: float | None = eqx.field(static=True, default=None)
+    # reference nodes minus grid nodes [mm] (None: every node on the grid); `mesh.smooth_mesh` moves the
+    # envelope's boundary nodes onto the smooth skull surface
+    node_offset_mm: Float[Array, "3 nx1 ny1 nz1"] | None = None
+    # the skull surface: the envelope's staircase rounded by a Gaussian of sigma = skull_smoothing x h
+    skull_smoothing: float = eqx.field(static=True, default=0.5)
 
     def __check_init__(self):
         if self.labels.ndim != 3:
@@ -64,6 +69,13 @@ class VoxelMesh(eqx.Module):
             raise ValueError(f"VoxelMesh.element_size_mm: need > 0, got {self.element_size_mm}")
         if self.sas_thickness_mm is not None and not self.sas_thickness_mm > 0:
             raise ValueError(f"VoxelMesh.sas_thickness_mm: need None or > 0, got {self.sas_thickness_mm}")
+        if self.node_offset_mm is not None:
+            want = (3, *(int(n) + 1 for n in self.labels.shape))
+            if tuple(self.node_offset_mm.shape) != want:
+                raise ValueError(
+                    f"VoxelMesh.node_offset_mm: need shape {want} (3 x the node grid), got "
+                    f"{tuple(self.node_offset_mm.shape)}"
+                )
 
     @property
     def grid_shape(self) -> tuple[int, int, int]:
@@ -185,21 +197,27 @@ class FEMaterial(eqx.Module):
         )
 
 
-def skull_layer(mesh: VoxelMesh, dtype=None) -> fe.Layer:
+def skull_layer(mesh: VoxelMesh, dtype=None, anchor_falx: bool = True) -> fe.Layer:
     """The subarachnoid layer's geometry on `mesh` (host-side, from concrete labels): the free nodes of the
     envelope's boundary, their areas, and the smooth skull surface (`_fe_mesh.skull_distance`)."""
     from axojax.headmodel._fe_mesh import skull_distance  # scipy.ndimage: build time only
 
+    from axojax.headmodel._fe_mesh import boundary_area_vectors
+
     dtype = dtype or jnp.result_type(float)
     lab = np.asarray(mesh.labels)
     h = mesh.element_size_mm
-    area = np.linalg.norm(np.asarray(fe.interface_area(jnp.asarray(lab), h), np.float64), axis=0)
-    free = np.asarray(fe.free_node_mask(jnp.asarray(lab), interface=True))
+    inside = np.isin(lab, fe.DEFORMABLE_LABELS)
+    offset = None if mesh.node_offset_mm is None else np.asarray(mesh.node_offset_mm, np.float64)
+    area = np.linalg.norm(boundary_area_vectors(inside, h, offset), axis=0)
+    free = np.asarray(fe.free_node_mask(jnp.asarray(lab), interface=True, anchor_falx=anchor_falx))
     node = np.flatnonzero((area > 0) & free)
     if node.size == 0:
         raise ValueError("skull_layer: the mesh's envelope has no free boundary node")
-    phi, phi_origin, spacing = skull_distance(np.isin(lab, fe.DEFORMABLE_LABELS), h)
+    phi, phi_origin, spacing = skull_distance(inside, h, smoothing=mesh.skull_smoothing)
     pos = np.stack(np.unravel_index(node, area.shape)).astype(np.float64) * h  # (3, nb) [mm]
+    if offset is not None:
+        pos = pos + offset.reshape(3, -1)[:, node]
     layer = fe.Layer(
         node=jnp.asarray(node, jnp.int32),
         area=jnp.asarray(area.reshape(-1)[node], dtype),
@@ -247,6 +265,7 @@ def solve_motion(
     cells: Int[Array, " ne"] | None = None,
     check_inversion: bool = True,
     gauss: Int[Array, " ng"] | None = None,
+    anchor_falx: bool = True,
 ) -> Float[Array, "time 3 nx1 ny1 nz1"]:
     """Nodal displacement history [mm] (skull frame, RAS) at the sample times, from rest at t_ms[0].
 
@@ -281,6 +300,8 @@ def solve_motion(
         None if layer is None else _cast_floats(layer, dtype),
         cells,
         gauss,
+        None if mesh.node_offset_mm is None else mesh.node_offset_mm.astype(dtype),
+        anchor_falx=anchor_falx,
     )
     vel, slope = _kinematics_at(t_ms, ang_acc_rad_ms2, jnp.zeros(3, dtype))
     if lin_acc_mm_ms2 is None:
@@ -310,7 +331,7 @@ def solve_motion(
             return fe.step(fields, st, loads, dt), None
 
         state, _ = jax.lax.scan(sub, state, jnp.arange(substeps))
-        jac = fe.min_corner_jacobian(jax.lax.stop_gradient(state.u), h, fields.deform)
+        jac = fe.min_corner_jacobian(jax.lax.stop_gradient(state.u), h, fields.deform, fields.offset)
         return state, (state.u, jac)
 
     body = jax.checkpoint(interval) if checkpoint else interval
@@ -380,7 +401,9 @@ def strain_at_points(
 ) -> Float[Array, "vox time 3 3"]:
     """Green-Lagrange strain [-] at arbitrary points from the element shape functions (not the centroid).
 
-    F = I + sum_a u_a (x) grad N_a(x) with the trilinear N of the cube that holds the point.
+    F = I + sum_a u_a (x) grad N_a(x) with the trilinear N of the cube that holds the point. In a smoothed
+    mesh (`VoxelMesh.node_offset_mm`) the point keeps its natural coordinates in its grid cell and grad N
+    is taken on the moved cell (the point moves with the cell's boundary nodes, by < h / 2).
 
     Raises (at run time): a point outside the mesh (farther than a face-adjacent outside cell).
     """
@@ -389,8 +412,25 @@ def strain_at_points(
     u = motion.reshape(*motion.shape[:2], -1)  # (time, 3, nodes)
     corner_u = u[:, :, flat]  # (time, 3, vox, 8)
     hgrad = jnp.einsum("tiva,vaj->ijvt", corner_u, grad)
+    if mesh.node_offset_mm is not None:  # du/dX = (du/dX_cube) (dX/dX_cube)^-1 in a moved cell
+        off = mesh.node_offset_mm.astype(dtype).reshape(3, -1)[:, flat]  # (3, vox, 8)
+        jac = jnp.eye(3, dtype=dtype)[None] + jnp.einsum("iva,vaj->vij", off, grad)
+        hgrad = jnp.einsum("ikvt,vkj->ijvt", hgrad, jnp.linalg.inv(jac))
     e = jnp.moveaxis(fe.green_lagrange_from_grad(hgrad), (0, 1), (2, 3))
     return eqx.error_if(e, ~jnp.all(ok), "FEHeadModel: a strain point lies outside the head mesh")
+
+
+def distorted_cells(mesh: VoxelMesh) -> np.ndarray:
+    """Flat indices of the deforming cells with a moved node (`VoxelMesh.node_offset_mm` != 0), host-side."""
+    lab = np.asarray(mesh.labels)
+    if mesh.node_offset_mm is None:
+        return np.zeros(0, np.int64)
+    moved = np.any(np.asarray(mesh.node_offset_mm) != 0.0, axis=0)
+    nx, ny, nz = lab.shape
+    touch = np.zeros(lab.shape, bool)
+    for a, b, c in fe.CORNERS.tolist():
+        touch |= moved[a : a + nx, b : b + ny, c : c + nz]
+    return np.flatnonzero(touch & np.asarray(fe.deformable_mask(jnp.asarray(lab))))
 
 
 class FEHeadModel(AbstractHeadModel):
@@ -446,6 +486,7 @@ class FEHeadModel(AbstractHeadModel):
     cells: Int[Array, " ne"]
     gauss: Int[Array, " ng"] | None
     integration: str = eqx.field(static=True)
+    anchor_falx: bool = eqx.field(static=True)
 
     def __init__(
         self,
@@ -461,6 +502,7 @@ class FEHeadModel(AbstractHeadModel):
         deformation_margin: float = 0.8,
         allow_inverted: bool = False,
         integration: str = "reduced",
+        anchor_falx: bool = True,
     ):
         if mesh is None:
             from axojax.headmodel.mesh import mni_head_mesh  # io edge: reads the anatomy once
@@ -475,16 +517,20 @@ class FEHeadModel(AbstractHeadModel):
         if not max_sample_interval_s > 0:
             raise ValueError(f"FEHeadModel: max_sample_interval_s must be > 0, got {max_sample_interval_s}")
         dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-        self.layer = None if mesh.sas_thickness_mm is None else skull_layer(mesh, dtype)
+        self.anchor_falx = bool(anchor_falx)
+        self.layer = None if mesh.sas_thickness_mm is None else skull_layer(mesh, dtype, self.anchor_falx)
         self.cells = fe.deforming_cells(mesh.labels)
         if integration not in ("reduced", "surface", "full"):
             raise ValueError(
                 f'FEHeadModel: integration must be "reduced", "surface" or "full", got {integration!r}'
             )
         self.integration = integration
-        self.gauss = {"reduced": None, "surface": fe.surface_cells, "full": fe.deforming_cells}[integration]
-        if self.gauss is not None:
-            self.gauss = self.gauss(mesh.labels)
+        pick = {"reduced": None, "surface": fe.surface_cells, "full": fe.deforming_cells}[integration]
+        gauss = np.zeros(0, np.int64) if pick is None else np.asarray(pick(mesh.labels))
+        offset = None if mesh.node_offset_mm is None else np.asarray(mesh.node_offset_mm).astype(dtype)
+        if offset is not None:  # cells with a moved node are general hexahedra: Gauss-integrated
+            gauss = np.union1d(gauss, distorted_cells(mesh))
+        self.gauss = None if gauss.size == 0 else jnp.asarray(gauss, jnp.int32)
         tables = self.material.tables(dtype, mesh.element_size_mm)
         present = np.unique(np.asarray(mesh.labels))
         present = present[np.isin(present, fe.DEFORMABLE_LABELS)]
@@ -500,6 +546,8 @@ class FEHeadModel(AbstractHeadModel):
             self.layer,
             self.cells,
             self.gauss,
+            None if offset is None else jnp.asarray(offset),
+            anchor_falx=self.anchor_falx,
         )
         if time_step not in ("assembled", "element"):
             raise ValueError(f'FEHeadModel: time_step must be "assembled" or "element", got {time_step!r}')
@@ -508,10 +556,19 @@ class FEHeadModel(AbstractHeadModel):
         dt_el = fe.stable_time_step(tables, jnp.asarray(present), mesh.element_size_mm)
         dt_bound = float(fe.critical_step(fields, dt_el))
         gain = 1.0
+        if offset is not None:
+            # the element bound is a cube's: for moved nodes scale it by the smallest element's size
+            # (cube root of the smallest corner Jacobian), the fallback if Lanczos does not converge
+            from axojax.headmodel._fe_mesh import corner_jacobians
+
+            jac = corner_jacobians(np.asarray(offset, np.float64), mesh.element_size_mm).min(axis=0)
+            gain = float(np.min(jac[np.asarray(fe.deformable_mask(mesh.labels))])) ** (1.0 / 3.0)
         if time_step == "assembled":
             dt_mesh, rel = fe.assembled_critical_step(fields)
             if float(rel) < 1e-2:
-                gain = max(1.0, deformation_margin * float(dt_mesh) / dt_bound)
+                gain = deformation_margin * float(dt_mesh) / dt_bound
+                if offset is None:  # the element bound holds for cubes: never go below it
+                    gain = max(1.0, gain)
         self.step_gain = gain
         dt = dt_bound * gain * safety
         interval_ms = max_sample_interval_s * 1e3
@@ -554,6 +611,7 @@ class FEHeadModel(AbstractHeadModel):
             cells=self.cells,
             check_inversion=not self.allow_inverted,
             gauss=self.gauss,
+            anchor_falx=self.anchor_falx,
         )
 
     def _interface(self, dtype) -> fe.Interface | None:

@@ -61,6 +61,8 @@ __all__ = [
     "hourglass_stiffness_unit",
     "element_gradients",
     "gauss_gradients",
+    "centre_gradients",
+    "gauss_geometry",
     "GAUSS_POINTS",
     "surface_cells",
     "nodal_forces",
@@ -312,6 +314,17 @@ def _sym_inverse(c: Array, det: Array) -> Array:
     return _mat([[i00, i01, i02], [i01, i11, i12], [i02, i12, i22]]) / det[None, None]
 
 
+def _inverse(a: Array) -> Array:
+    """Inverse of a general 3 x 3 on (3, 3, ...) arrays (cofactors over the determinant)."""
+    cof = _mat(
+        [
+            [a[(i + 1) % 3][(j + 1) % 3] * a[(i + 2) % 3][(j + 2) % 3] - a[(i + 1) % 3][(j + 2) % 3] * a[(i + 2) % 3][(j + 1) % 3] for j in range(3)]
+            for i in range(3)
+        ]
+    )
+    return jnp.swapaxes(cof, 0, 1) / _det(a)[None, None]
+
+
 def _cross(a: Array, b: Array) -> Array:
     """a x b on (3, ...) arrays."""
     return jnp.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
@@ -335,14 +348,19 @@ def _node_any(cells: Bool[Array, "nx ny nz"], outside_box: bool = False) -> Bool
     return out
 
 
-def free_node_mask(labels: Int[Array, "nx ny nz"], interface: bool = False) -> Bool[Array, "nx1 ny1 nz1"]:
+def free_node_mask(
+    labels: Int[Array, "nx ny nz"], interface: bool = False, anchor_falx: bool = True
+) -> Bool[Array, "nx1 ny1 nz1"]:
     """Nodes that move. Without an interface: the nodes whose 8 cells all deform (the others are tied to
-    the rigid skull). With the subarachnoid interface: every node of a deforming cell except the falx
-    nodes that touch the skull (the falx is a fold of the dura)."""
+    the rigid skull). With the subarachnoid interface: every node of a deforming cell except, with
+    `anchor_falx`, the falx nodes that touch the skull (the falx is a fold of the dura); without it those
+    nodes hang in the layer like the rest of the envelope's boundary."""
     deform = deformable_mask(labels)
     touches_skull = _node_any(~deform, outside_box=True)
     if not interface:
         return ~touches_skull
+    if not anchor_falx:
+        return _node_any(deform)
     return _node_any(deform) & ~(_node_any(labels == 4) & touches_skull)
 
 
@@ -374,14 +392,33 @@ def interface_area(labels: Int[Array, "nx ny nz"], h: float) -> Float[Array, "3 
     return jnp.stack(comps)
 
 
-def node_mass(labels: Int[Array, "nx ny nz"], density: Float[Array, " label"], h: float) -> Array:
-    """Lumped nodal masses [g]: each deforming element gives rho h^3 / 8 to its 8 corners."""
+def node_mass(
+    labels: Int[Array, "nx ny nz"],
+    density: Float[Array, " label"],
+    h: float,
+    gauss: Int[Array, " ng"] | None = None,
+    offset: Float[Array, "3 nx1 ny1 nz1"] | None = None,
+) -> Array:
+    """Lumped nodal masses [g]: each deforming cube gives rho h^3 / 8 to its 8 corners; with reference
+    nodes moved by `offset` [mm], each cell of `gauss` (which must hold every moved cell) gives
+    rho sum_g w_g N_a(xi_g) to corner a (the row sums of its consistent mass, `gauss_geometry`)."""
     rho_e = jnp.where(deformable_mask(labels), density[labels], 0.0) * (h**3 / 8.0)
     m = jnp.zeros(tuple(s + 1 for s in labels.shape), density.dtype)
     nx, ny, nz = labels.shape
     for ax, ay, az in CORNERS:
         m = m.at[ax : ax + nx, ay : ay + ny, az : az + nz].add(rho_e)
-    return m
+    if offset is None:
+        return m
+    node_shape = m.shape
+    weight = gauss_geometry(gauss, h, node_shape, density.dtype, offset)[1]
+    rho = _at_cells(density[labels], gauss, 3)
+    corner = rho[None] * (_GAUSS_N.T.astype(density.dtype) @ weight - h**3 / 8.0)  # (8, ng)
+    cell = jnp.stack(jnp.unravel_index(gauss, labels.shape))  # (3, ng)
+    extra = jnp.zeros(m.size, m.dtype)
+    for a, (ax, ay, az) in enumerate(CORNERS.tolist()):
+        node = jnp.ravel_multi_index((cell[0] + ax, cell[1] + ay, cell[2] + az), node_shape, mode="clip")
+        extra = extra.at[node].add(corner[a])
+    return m + extra.reshape(node_shape)
 
 
 def node_positions(
@@ -443,25 +480,53 @@ def gauss_gradients(
     return jnp.stack(pts, axis=2)
 
 
-def min_corner_jacobian(
-    u: Float[Array, "3 nx1 ny1 nz1"], h: float, deform: Float[Array, "nx ny nz"]
-) -> Array:
-    """Smallest Jacobian det(I + grad u) at the eight corners of the deforming elements [-].
-
-    At a corner of a trilinear cube the displacement gradient is the three edge differences through that
-    corner over h, so the corner Jacobians come from array shifts. <= 0 means an inverted element: the
-    mesh no longer discretises the body (its one-point stress, taken at the centre, can stay finite)."""
+def _corner_edges(u: Float[Array, "3 nx1 ny1 nz1"], h: float, grid: tuple[int, int, int]):
+    """For each corner a of every cell: the three edge differences through it over h, (3, 3, nx, ny, nz)."""
     dx = (u[:, 1:] - u[:, :-1]) / h  # (3, nx, ny1, nz1)
     dy = (u[:, :, 1:] - u[:, :, :-1]) / h  # (3, nx1, ny, nz1)
     dz = (u[:, :, :, 1:] - u[:, :, :, :-1]) / h  # (3, nx1, ny1, nz)
-    nx, ny, nz = deform.shape
-    big = jnp.asarray(jnp.inf, u.dtype)
-    worst = big
+    nx, ny, nz = grid
     for a, b, c in CORNERS.tolist():
         ex = dx[:, :, b : b + ny, c : c + nz]
         ey = dy[:, a : a + nx, :, c : c + nz]
         ez = dz[:, a : a + nx, b : b + ny, :]
-        jac = 1.0 + _det_minus_one(jnp.stack([ex, ey, ez], axis=1))  # grad[i, j] = du_i / dX_j
+        yield jnp.stack([ex, ey, ez], axis=1)
+
+
+def centre_gradients(
+    u: Float[Array, "3 nx1 ny1 nz1"], h: float, offset: Float[Array, "3 nx1 ny1 nz1"] | None = None
+) -> Float[Array, "3 3 nx ny nz"]:
+    """Displacement gradient du/dX at every element centre [-], on cubes or (with `offset` [mm], the
+    reference nodes minus the grid) on the moved cells: (du/dX_cube) (I + d offset/dX_cube)^-1."""
+    grad, _ = element_gradients(u, h)
+    if offset is None:
+        return grad
+    g0, _ = element_gradients(offset.astype(u.dtype), h)
+    return _mm(grad, _inverse(g0 + _eye_like(g0)))
+
+
+def min_corner_jacobian(
+    u: Float[Array, "3 nx1 ny1 nz1"],
+    h: float,
+    deform: Float[Array, "nx ny nz"],
+    offset: Float[Array, "3 nx1 ny1 nz1"] | None = None,
+) -> Array:
+    """Smallest Jacobian det(I + grad u) at the eight corners of the deforming elements [-].
+
+    At a corner of a trilinear cube the displacement gradient is the three edge differences through that
+    corner over h, so the corner Jacobians come from array shifts; with reference nodes moved off the
+    grid by `offset` [mm] (a smoothed mesh) it is det(edges of X + u) / det(edges of X). <= 0 means an
+    inverted element: the mesh no longer discretises the body (its one-point stress, taken at the
+    centre, can stay finite)."""
+    big = jnp.asarray(jnp.inf, u.dtype)
+    worst = big
+    x = u if offset is None else u + offset
+    edges_x = _corner_edges(x, h, deform.shape)
+    edges_ref = None if offset is None else _corner_edges(offset, h, deform.shape)
+    for ex in edges_x:
+        jac = 1.0 + _det_minus_one(ex)  # grad[i, j] = du_i / dX_j
+        if edges_ref is not None:
+            jac = jac / (1.0 + _det_minus_one(next(edges_ref)))
         worst = jnp.minimum(worst, jnp.min(jnp.where(deform > 0, jac, big)))
     return worst
 
@@ -544,9 +609,15 @@ class ElementFields(eqx.Module):
     # hourglass term there), and the grid weight of the one-point deviatoric + hourglass terms (0 there)
     gauss: Int[Array, " ng"] | None = None
     point_weight: Float[Array, "nx ny nz"] | None = None
+    # reference geometry of the Gauss cells: A = (dX/dX_cube)^-1 at the Gauss points, quadrature weights
+    # w_g = det(dX/dxi) [mm^3] and volumes [mm^3] (cubes: A = I, w = h^3 / 8)
+    gauss_inv: Float[Array, "3 3 8 ng"] | None = None
+    gauss_weight: Float[Array, "8 ng"] | None = None
+    volume: Float[Array, " ng"] | None = None
+    offset: Float[Array, "3 nx1 ny1 nz1"] | None = None  # reference nodes minus grid nodes [mm]
 
 
-@functools.partial(jax.jit, static_argnums=4)
+@functools.partial(jax.jit, static_argnums=4, static_argnames=("anchor_falx",))
 def element_fields(
     labels: Int[Array, "nx ny nz"],
     tables: LabelTables,
@@ -557,6 +628,8 @@ def element_fields(
     layer: Layer | None = None,
     cells: Int[Array, " ne"] | None = None,
     gauss: Int[Array, " ng"] | None = None,
+    offset: Float[Array, "3 nx1 ny1 nz1"] | None = None,
+    anchor_falx: bool = True,
 ) -> ElementFields:
     """Look up the material of every cell, the lumped masses of every node and, with `interface` (the
     layer's stiffness) and `layer` (its geometry, `axojax.headmodel._fe_model.skull_layer`), the
@@ -570,24 +643,35 @@ def element_fields(
     integrate the deviatoric stress of those cells at their 2 x 2 x 2 Gauss points with the full nonlinear
     law (volumetric stress still at the centre: the selective-reduced hexahedron), instead of one point plus
     the linear hourglass term. The same element in the small-strain limit; at large strain the Gauss points
-    stiffen as the element's corners approach inversion, which the linear hourglass term does not."""
+    stiffen as the element's corners approach inversion, which the linear hourglass term does not.
+
+    `offset` [mm]: reference nodes moved off the grid (a smoothed mesh, `_fe_mesh.smooth_offsets`): the
+    cells that touch a moved node are general trilinear hexahedra and must be among `gauss` (checked by
+    `FEHeadModel`); their gradients, quadrature weights and lumped masses come from the moved nodes."""
     if (interface is None) != (layer is None):
         raise ValueError(
             "element_fields: pass both the layer's stiffness (interface) and geometry, or neither"
         )
     deform = deformable_mask(labels)
-    free = free_node_mask(labels, interface=interface is not None)
-    mass = node_mass(labels, tables.density, h)
+    free = free_node_mask(labels, interface=interface is not None, anchor_falx=anchor_falx)
+    if offset is not None and gauss is None:
+        raise ValueError("element_fields: a mesh with moved nodes (offset) needs its cells in gauss")
+    mass = node_mass(labels, tables.density, h, gauss, offset)
     node_shape = tuple(s + 1 for s in labels.shape)
     if layer is not None:
         extra = (
             jnp.zeros(mass.size, mass.dtype).at[layer.node].add(0.5 * interface.areal_density * layer.area)
         )
         mass = mass + extra.reshape(mass.shape)
-    inv_mass = jnp.where(free, 1.0 / jnp.where(free, mass, 1.0), 0.0)
-    point_weight = None
+    dtype = tables.bulk.dtype
+    point_weight = geometry = None
     if gauss is not None:
-        point_weight = jnp.ones(labels.size, tables.bulk.dtype).at[gauss].set(0.0).reshape(labels.shape)
+        point_weight = jnp.ones(labels.size, dtype).at[gauss].set(0.0).reshape(labels.shape)
+        geometry = gauss_geometry(gauss, h, node_shape, dtype, offset)
+    inv_mass = jnp.where(free, 1.0 / jnp.where(free, mass, 1.0), 0.0)
+    positions = node_positions(node_shape, origin, h) - centre[:, None, None, None]
+    if offset is not None:
+        positions = positions + offset
     return ElementFields(
         deform=deform.astype(tables.bulk.dtype),
         bulk=tables.bulk[labels],
@@ -595,7 +679,7 @@ def element_fields(
         shear_terms=jnp.moveaxis(tables.shear_terms[labels], -1, 0),
         decay=jnp.moveaxis(tables.decay[labels], -1, 0),
         inv_mass=inv_mass,
-        positions=node_positions(node_shape, origin, h) - centre[:, None, None, None],
+        positions=positions,
         hourglass_scale=tables.hourglass_scale,
         h=h,
         layer=layer,
@@ -603,7 +687,39 @@ def element_fields(
         cells=cells,
         gauss=gauss,
         point_weight=point_weight,
+        gauss_inv=None if geometry is None else geometry[0],
+        gauss_weight=None if geometry is None else geometry[1],
+        volume=None if geometry is None else geometry[2],
+        offset=offset,
     )
+
+
+# shape functions N_a at the Gauss points, (8 points, 8 corners)
+_GAUSS_N = np.prod(1.0 + GAUSS_POINTS[:, None, :] * _SIGNS[None], axis=-1) / 8.0
+
+
+def gauss_geometry(
+    gauss: Int[Array, " ng"],
+    h: float,
+    node_shape: tuple[int, int, int],
+    dtype,
+    offset: Float[Array, "3 nx1 ny1 nz1"] | None = None,
+) -> tuple[Array, Array, Array]:
+    """(A_g (3, 3, 8, ng), w_g [mm^3] (8, ng), volume [mm^3] (ng,)) of the cells `gauss`.
+
+    With reference nodes X = grid + offset, dX/dX_cube = I + grad(offset) (the trilinear map of the cell,
+    `element_gradients` / `gauss_gradients` of the offset field); A = its inverse, so that du/dX = (du/dX_cube)
+    A, and w_g = h^3 / 8 det(dX/dX_cube) at each Gauss point (volume = sum_g w_g)."""
+    n = gauss.shape[0]
+    if offset is None:
+        eye = jnp.broadcast_to(jnp.eye(3, dtype=dtype)[:, :, None], (3, 3, n))
+        w = jnp.full((8, n), h**3 / 8.0, dtype)
+        return jnp.broadcast_to(eye[:, :, None], (3, 3, 8, n)), w, jnp.sum(w, axis=0)
+    g0, q0 = element_gradients(offset.astype(dtype), h)
+    g0, q0 = _at_cells(g0, gauss, 3), _at_cells(q0, gauss, 3)
+    mg = gauss_gradients(g0, q0, h) + _eye_like(g0)[:, :, None]
+    w = (h**3 / 8.0) * _det(mg)
+    return _inverse(mg), w, jnp.sum(w, axis=0)
 
 
 def deforming_cells(labels) -> Int[Array, " ne"]:
@@ -676,11 +792,10 @@ def element_stress(
     weight = shear_terms * g
     h_stress = a[:, None, None] * state.h_stress + weight[:, None, None] * (s0 - state.s0_prev)[None]
     h_hg = a[:, None] * state.h_hourglass + weight[:, None] * (kq - state.kq_prev)[None]
-    dev = shear_inf[None, None] * s0 + jnp.sum(h_stress, axis=0)
+    stress = (shear_inf[None, None] * s0 + jnp.sum(h_stress, axis=0) + s_vol) * deform[None, None]
     hg_scale = fields.hourglass_scale * fields.h * deform
-    if point is not None:
-        dev, hg_scale = dev * point[None, None], hg_scale * point
-    stress = (dev + s_vol) * deform[None, None]
+    if point is not None:  # the Gauss cells' stresses come from `gauss_stress`
+        stress, hg_scale = stress * point[None, None], hg_scale * point
     hg = (shear_inf[None] * kq + jnp.sum(h_hg, axis=0)) * hg_scale[None]
     new = eqx.tree_at(
         lambda s: (s.h_stress, s.h_hourglass, s.s0_prev, s.kq_prev), state, (h_stress, h_hg, s0, kq)
@@ -691,26 +806,37 @@ def element_stress(
 def gauss_stress(
     fields: ElementFields, state: FEState, dt: Float[Array, ""]
 ) -> tuple[Float[Array, "3 3 ng"], Float[Array, "12 ng"], FEState]:
-    """Work conjugates of the centre gradient and the hourglass amplitudes [N mm, N] of the deviatoric
-    stress integrated at the Gauss points of the cells `fields.gauss`, and the updated internal variables.
+    """Work conjugates of the cube gradient and the hourglass amplitudes [N mm, N] of the stresses of the
+    cells `fields.gauss`, and the updated internal variables: the deviatoric stress at the 2 x 2 x 2 Gauss
+    points, the volumetric stress at the centre (selective-reduced integration).
 
-    (sum_g w_g P_g : dH_g/dH0, sum_g w_g P_g : dH_g/dq), w_g = h^3 / 8, P_g = (I + H_g) S_dev(H_g): what
-    `nodal_forces` takes in place of (V P, Q) for those cells."""
+    With H_g = (du/dX_cube)(xi_g) A_g (`gauss_geometry`) and the mean gradient H_0 = sum_g w_g H_g / V (the
+    mean-dilatation / B-bar operator: the centre gradient on a cube, and exact for every linear field on a
+    moved cell, so the patch test holds), the energy sum_g w_g psi_dev(H_g) + V psi_vol(H_0) has the
+    derivatives returned here, P = (I + H) S: what `nodal_forces` takes in place of (V P, Q) there."""
     grad, q = element_gradients(state.u, fields.h)
     cells = fields.gauss
-    grad, q, shear_inf, shear_terms, decay = (
-        _at_cells(x, cells, 3) for x in (grad, q, fields.shear_inf, fields.shear_terms, fields.decay)
+    grad, q, bulk, shear_inf, shear_terms, decay = (
+        _at_cells(x, cells, 3)
+        for x in (grad, q, fields.bulk, fields.shear_inf, fields.shear_terms, fields.decay)
     )
-    hgp, transpose = jax.vjp(lambda a, b: gauss_gradients(a, b, fields.h), grad, q)
+
+    def kinematics(a, b):
+        hg = _mm(gauss_gradients(a, b, fields.h), fields.gauss_inv)
+        return hg, jnp.sum(hg * fields.gauss_weight[None, None], axis=2) / fields.volume[None, None]
+
+    (hgp, h0), transpose = jax.vjp(kinematics, grad, q)
     s0, _ = _stress_parts(hgp, jnp.zeros_like(hgp[0, 0]))
+    _, s_vol = _stress_parts(h0, bulk)
     a, g = _prony_coefficients(decay, dt)  # (term, ng)
     h_gauss = (
         a[:, None, None, None] * state.h_gauss
         + (shear_terms * g)[:, None, None, None] * (s0 - state.s0_gauss_prev)[None]
     )
     dev = shear_inf[None, None, None] * s0 + jnp.sum(h_gauss, axis=0)
-    piola = _mm(_eye_like(hgp) + hgp, dev) * (fields.h**3 / 8.0)
-    ct_grad, ct_q = transpose(piola)
+    piola = _mm(_eye_like(hgp) + hgp, dev) * fields.gauss_weight[None, None]
+    piola0 = _mm(_eye_like(h0) + h0, s_vol) * fields.volume[None, None]
+    ct_grad, ct_q = transpose((piola, piola0))
     new = eqx.tree_at(lambda s: (s.h_gauss, s.s0_gauss_prev), state, (h_gauss, s0))
     return ct_grad, ct_q, new
 
@@ -883,13 +1009,18 @@ def strain_energy(fields: ElementFields, u: Float[Array, "3 nx1 ny1 nz1"]) -> Fl
     psi_dev = 0.5 * fields.shear_inf * ibar_minus3
     psi_vol = 0.5 * fields.bulk * jm1**2
     point = 1.0 if fields.point_weight is None else fields.point_weight
-    e = jnp.sum(((psi_dev * h**3 + e_hg) * point + psi_vol * h**3) * fields.deform)
+    e = jnp.sum(((psi_dev + psi_vol) * h**3 + e_hg) * point * fields.deform)
     if fields.gauss is not None:
-        hgp = gauss_gradients(_at_cells(grad, fields.gauss, 3), _at_cells(q, fields.gauss, 3), h)
+        g_c, q_c = _at_cells(grad, fields.gauss, 3), _at_cells(q, fields.gauss, 3)
+        hgp = _mm(gauss_gradients(g_c, q_c, h), fields.gauss_inv)
         e_g = green_lagrange_from_grad(hgp)
         lj = jnp.log1p(_det_minus_one(hgp))
         ib = jnp.exp(-2.0 / 3.0 * lj) * 2.0 * _trace(e_g) + 3.0 * jnp.expm1(-2.0 / 3.0 * lj)
-        e = e + jnp.sum(0.5 * _at_cells(fields.shear_inf, fields.gauss, 3) * jnp.sum(ib, axis=0)) * h**3 / 8.0
+        shear = _at_cells(fields.shear_inf, fields.gauss, 3)
+        e = e + jnp.sum(0.5 * shear[None] * ib * fields.gauss_weight)
+        h0 = jnp.sum(hgp * fields.gauss_weight[None, None], axis=2) / fields.volume[None, None]
+        jm1_c = _det_minus_one(h0)
+        e = e + jnp.sum(0.5 * _at_cells(fields.bulk, fields.gauss, 3) * jm1_c**2 * fields.volume)
     if fields.layer is not None:
         e = e + layer_energy(fields.layer, fields.stiffness, u)
     return e

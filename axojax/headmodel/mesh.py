@@ -14,7 +14,7 @@ from axojax._nilearn import nilearn_file
 from axojax.headmodel._fe_mesh import attach_falx, coarsen_labels, crop_labels, segment_head
 from axojax.headmodel._fe_model import LABELS, VoxelMesh
 
-__all__ = ["mni_head_mesh", "mni_head_labels", "load_label_mesh", "save_label_nifti"]
+__all__ = ["mni_head_mesh", "mni_head_labels", "load_label_mesh", "save_label_nifti", "smooth_mesh"]
 
 _MNI = {
     "gm": "datasets/data/mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz",
@@ -63,6 +63,35 @@ def _mesh_from_fine(
         float(element_size_mm),
         float(shell_mm) if shell_mm > 0 else None,
     )
+
+
+def smooth_mesh(
+    mesh: VoxelMesh, *, max_move: float = 0.5, min_jacobian: float = 0.3, skull_smoothing: float | None = None
+) -> VoxelMesh:
+    """`mesh` with the envelope's boundary nodes moved onto the smooth skull surface (the zero level of
+    `_fe_mesh.skull_distance`, the one the subarachnoid layer slides on): the brain's surface follows the
+    skull instead of a voxel staircase, and its boundary nodes start on the surface they slide along.
+
+    Moves are capped at `max_move` x the element size and halved where a cell's corner Jacobian would fall
+    below `min_jacobian` (`_fe_mesh.smooth_offsets`); only boundary nodes move. Needs a subarachnoid layer
+    (`sas_thickness_mm`). The cells with a moved node are general hexahedra (Gauss-integrated by
+    `FEHeadModel`). `skull_smoothing`: a new sigma / h for the skull surface (default: the mesh's).
+    """
+    from axojax.headmodel._fe_mesh import boundary_area_vectors, skull_distance, smooth_offsets
+    from axojax.headmodel._fe_solver import DEFORMABLE_LABELS
+
+    if mesh.sas_thickness_mm is None:
+        raise ValueError("smooth_mesh: the mesh has no subarachnoid layer (sas_thickness_mm is None)")
+    lab = np.asarray(mesh.labels)
+    h = mesh.element_size_mm
+    inside = np.isin(lab, DEFORMABLE_LABELS)
+    boundary = np.linalg.norm(boundary_area_vectors(inside, h), axis=0) > 0
+    sigma = mesh.skull_smoothing if skull_smoothing is None else float(skull_smoothing)
+    phi, origin, spacing = skull_distance(inside, h, smoothing=sigma)
+    offset = smooth_offsets(
+        inside, boundary, h, phi, origin, spacing, max_move=max_move, min_jacobian=min_jacobian
+    )
+    return VoxelMesh(mesh.labels, mesh.origin_mm, h, mesh.sas_thickness_mm, jnp.asarray(offset), sigma)
 
 
 def mni_head_mesh(element_size_mm: float = 4.0, *, csf_shell_mm: float = 3.0) -> VoxelMesh:

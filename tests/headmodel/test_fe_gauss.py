@@ -148,3 +148,100 @@ def test_viscoelastic_gauss_cells_follow_the_one_point_element_under_uniform_str
     scale = float(jnp.max(jnp.abs(f_ref)))
     assert float(jnp.max(jnp.abs(f_ref[7] - f_ref[-1]))) > 1e-2 * scale  # it relaxes during the hold
     np.testing.assert_allclose(np.asarray(f_new), np.asarray(f_ref), atol=1e-12 * scale)
+
+
+# --- moved reference nodes (a smoothed mesh) ---------------------------------------------------------------
+
+
+def moved_fields(dtype=jnp.float64, seed=0, amplitude=0.2, h=1.5):
+    """The jagged mesh with every node moved at random by up to `amplitude` h, every cell Gauss-integrated."""
+    labels = jnp.asarray(jagged_labels(seed))
+    node_shape = tuple(n + 1 for n in labels.shape)
+    off = np.random.default_rng(seed).uniform(-amplitude, amplitude, (3, *node_shape)) * h
+    gauss = fe.deforming_cells(labels)
+    z = jnp.zeros(3, dtype)
+    fields = fe.element_fields(
+        labels, tables(dtype=dtype), z, z, h, gauss=gauss, offset=jnp.asarray(off, dtype)
+    )
+    return labels, off, fields, fe.init_state(labels, 1, dtype, n_gauss=gauss.shape[0])
+
+
+@pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
+def test_patch_test_on_moved_nodes(dtype):
+    """Distorted trilinear hexahedra: a linear field u = A X gives du/dX = A at every centre, no force on
+    any free node, and a rigid rotation gives no force at all."""
+    labels, off, fields, state = moved_fields(dtype)
+    a = jnp.asarray([[0.05, 0.02, -0.01], [0.0, -0.03, 0.04], [0.01, 0.0, 0.02]], dtype)
+    u = jnp.einsum("ij,j...->i...", a, fields.positions)
+    deform = np.asarray(fe.deformable_mask(labels))
+    tol = 1e-12 if dtype == jnp.float64 else 1e-6
+    grad = np.asarray(fe.centre_gradients(u, 1.5, jnp.asarray(off, dtype)))[:, :, deform]
+    np.testing.assert_allclose(grad, np.broadcast_to(np.asarray(a)[:, :, None], grad.shape), atol=10 * tol)
+    f = jax.jit(forces)(fields, state, u)
+    free = np.asarray(fields.inv_mass) > 0
+    scale = float(jnp.max(jnp.abs(f)))
+    assert scale > 0
+    assert float(jnp.max(jnp.abs(np.asarray(f)[:, free]))) <= 1e3 * tol * scale
+    ang = 0.7
+    rot = np.array([[np.cos(ang), -np.sin(ang), 0.0], [np.sin(ang), np.cos(ang), 0.0], [0.0, 0.0, 1.0]])
+    ur = jnp.einsum("ij,j...->i...", jnp.asarray(rot - np.eye(3), dtype), fields.positions)
+    assert float(jnp.max(jnp.abs(jax.jit(forces)(fields, state, ur)))) < 100 * tol
+    assert float(fe.min_corner_jacobian(ur, 1.5, fields.deform, fields.offset)) == pytest.approx(
+        1.0, abs=10 * tol
+    )
+
+
+def test_moved_nodes_energy_volume_mass_and_corner_jacobians():
+    """Forces are minus the energy gradient; the cells' volumes sum to the enclosed volume of the moved
+    boundary (divergence theorem, sum a.X / 3); the lumped masses sum to rho V; corner Jacobians are the
+    ratio of the deformed to the reference corner determinants."""
+    from axojax.headmodel._fe_mesh import boundary_area_vectors, corner_jacobians
+
+    labels, off, fields, state = moved_fields(seed=3)
+    u = jnp.asarray(np.random.default_rng(1).normal(size=state.u.shape) * 0.2)
+    f = forces(fields, state, u)
+    g = jax.grad(lambda x: fe.strain_energy(fields, x))(u)
+    np.testing.assert_allclose(np.asarray(f), -np.asarray(g), atol=1e-10)
+    inside = np.asarray(fe.deformable_mask(labels))
+    area = boundary_area_vectors(inside, 1.5, off)
+    np.testing.assert_allclose(area.sum(axis=(1, 2, 3)), 0.0, atol=1e-10)  # a closed surface
+    grid = np.stack(np.meshgrid(*[1.5 * np.arange(n) for n in off.shape[1:]], indexing="ij"))
+    enclosed = np.sum(area * (grid + off)) / 3.0
+    assert float(jnp.sum(fields.volume)) == pytest.approx(enclosed, rel=1e-12)
+    assert float(jnp.sum(fields.volume)) != pytest.approx(1.5**3 * inside.sum(), rel=1e-3)  # it moved
+    mass = fe.node_mass(labels, tables(rho=1.3).density, 1.5, fields.gauss, fields.offset)
+    assert float(jnp.sum(mass)) == pytest.approx(1.3 * enclosed, rel=1e-12)
+    assert float(jnp.min(mass)) >= 0.0
+    jac = np.asarray(fe.min_corner_jacobian(u, 1.5, fields.deform, fields.offset))
+    ref = (corner_jacobians(off + np.asarray(u), 1.5) / corner_jacobians(off, 1.5)).min(axis=0)[inside].min()
+    assert float(jac) == pytest.approx(ref, rel=1e-10)
+
+
+def test_smoothing_puts_the_boundary_of_a_voxel_sphere_on_a_sphere():
+    """`smooth_mesh`: the boundary nodes of a voxel sphere (R = 10 mm, 1.25 mm cells) end on one smooth
+    surface (the spread of their radii falls > 1.5x), every corner Jacobian stays above the floor, and the
+    strain of a linear displacement field at points is still exact on the moved cells."""
+    from axojax.headmodel._fe_mesh import corner_jacobians
+    from axojax.headmodel._fe_model import VoxelMesh, strain_at_points
+    from axojax.headmodel.mesh import smooth_mesh
+
+    n, h = 8, 1.25
+    c = (np.arange(2 * n + 4) + 0.5) * h - (n + 2) * h
+    x, y, z = np.meshgrid(c, c, c, indexing="ij")
+    labels = np.where(x**2 + y**2 + z**2 < (n * h) ** 2, 2, 0).astype(np.int32)
+    mesh = VoxelMesh(jnp.asarray(labels), jnp.full(3, -(n + 2) * h), h, 1.0)
+    smooth = smooth_mesh(mesh)
+    off = np.asarray(smooth.node_offset_mm, np.float64)
+    moved = np.linalg.norm(off, axis=0) > 0
+    grid = np.stack(np.meshgrid(*[np.arange(m) * h - (n + 2) * h for m in off.shape[1:]], indexing="ij"))
+    r_before = np.linalg.norm(grid[:, moved], axis=0)
+    r_after = np.linalg.norm((grid + off)[:, moved], axis=0)
+    assert moved.sum() > 100
+    assert np.std(r_after) < np.std(r_before) / 1.5  # 0.56 -> 0.35 mm: the Jacobian floor stops some moves
+    assert corner_jacobians(off, h).min(axis=0)[labels > 0].min() >= 0.3
+    a = jnp.asarray([[0.01, 0.02, 0.0], [-0.02, 0.0, 0.03], [0.0, 0.01, -0.02]])
+    u = jnp.einsum("ij,j...->i...", a, jnp.asarray(grid + off))[None]
+    pts = jnp.asarray(np.random.default_rng(0).uniform(-0.9, 0.9, (50, 3)) * n * h / np.sqrt(3.0))
+    e = np.asarray(strain_at_points(smooth, u, pts))[:, 0]
+    ref = 0.5 * (a + a.T + a.T @ a)
+    np.testing.assert_allclose(e, np.broadcast_to(np.asarray(ref), e.shape), atol=1e-6)

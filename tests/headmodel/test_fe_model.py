@@ -157,6 +157,29 @@ def test_gauss_integration_is_the_same_element_at_small_strain_and_stiffer_at_la
         FEHeadModel(model.mesh, model.material, integration="exact")
 
 
+def test_smoothed_mesh_model(model):
+    """`smooth_mesh` + `FEHeadModel`: every cell with a moved node is Gauss-integrated, the step comes
+    from the moved mesh, and small-pulse strains stay close to the staircase mesh's (same anatomy)."""
+    from axojax.headmodel._fe_model import distorted_cells
+    from axojax.headmodel.mesh import smooth_mesh
+
+    layered = VoxelMesh(model.mesh.labels, model.mesh.origin_mm, H, 3.0)
+    stair = FEHeadModel(layered, model.material, centre_mm=(0.0, 0.0, 0.0))
+    mesh = smooth_mesh(layered)
+    smooth = FEHeadModel(mesh, model.material, centre_mm=(0.0, 0.0, 0.0))
+    distorted = distorted_cells(mesh)
+    assert distorted.size > 0 and np.isin(distorted, np.asarray(smooth.gauss)).all()
+    assert smooth.integration == "reduced" and smooth.step_gain > 0.5
+    t, a = impact()
+    pts = jnp.asarray(wm_points(model.mesh))
+    ref = np.asarray(peak_mps(stair, t, 1e-2 * a, pts))
+    got = np.asarray(peak_mps(smooth, t, 1e-2 * a, pts))
+    assert np.all(np.isfinite(got))
+    assert abs(np.median(got) / np.median(ref) - 1.0) < 0.3
+    with pytest.raises(ValueError, match="subarachnoid"):
+        smooth_mesh(model.mesh)
+
+
 def test_subarachnoid_layer_has_its_own_shear_modulus():
     """The layer's stiffness per area comes from `sas_shear_kpa` (k_t = G / t, k_n = (K + 4/3 G) / t), the
     CSF elements' shear from `csf_shear_kpa`: changing one leaves the other's part unchanged."""
@@ -177,7 +200,7 @@ def test_inverted_element_stops_the_solve_unless_allowed(model, monkeypatch):
     t = jnp.linspace(0.0, 0.004, 5)  # a window no other test uses: traced afresh
     a = jnp.zeros((5, 3)).at[:, 2].set(1000.0)
     clean = np.asarray(model.motion(t, a))
-    monkeypatch.setattr(fe, "min_corner_jacobian", lambda u, h, deform: jnp.asarray(-1.0, u.dtype))
+    monkeypatch.setattr(fe, "min_corner_jacobian", lambda u, *args: jnp.asarray(-1.0, u.dtype))
     with pytest.raises(Exception, match="inverted"):
         jax.block_until_ready(model.motion(t, a))
     allowed = FEHeadModel(model.mesh, model.material, centre_mm=(0.0, 0.0, 0.0), allow_inverted=True)
