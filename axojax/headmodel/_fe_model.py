@@ -13,7 +13,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Bool, Float, Int
 
 from axojax.headmodel import _fe_solver as fe
 from axojax.headmodel._model import AbstractHeadModel, ReducedHeadModel
@@ -396,6 +396,16 @@ def _point_weights(
     return flat, grad, ok
 
 
+def point_cell_values(mesh: VoxelMesh, values: Array, coords_mm: Float[Array, "vox 3"]) -> Array:
+    """values[cell] of the element that holds each point (the element `strain_at_points` uses)."""
+    flat, _, _ = _point_weights(mesh, coords_mm)
+    n1 = jnp.asarray(mesh.grid_shape, jnp.int32) + 1
+    node = flat[:, 0]  # corner (0, 0, 0) of the point's cell
+    i, rest = node // (n1[1] * n1[2]), node % (n1[1] * n1[2])
+    j, k = rest // n1[2], rest % n1[2]
+    return values[i, j, k]
+
+
 def strain_at_points(
     mesh: VoxelMesh, motion: Float[Array, "time 3 nx1 ny1 nz1"], coords_mm: Float[Array, "vox 3"]
 ) -> Float[Array, "vox time 3 3"]:
@@ -617,6 +627,22 @@ class FEHeadModel(AbstractHeadModel):
     def _interface(self, dtype) -> fe.Interface | None:
         t = self.mesh.sas_thickness_mm
         return None if t is None else self.material.interface(t, dtype)
+
+    def inverted_points(
+        self, motion: Float[Array, "time 3 nx1 ny1 nz1"], coords_mm: Float[Array, "vox 3"]
+    ) -> Bool[Array, " vox"]:
+        """Which brain points (MNI RAS, mm) lie in an element that inverted (a corner Jacobian <= 0) at any
+        sample of `motion`: the points whose strain is not the brain's in a solve with `allow_inverted`."""
+        offset = self.mesh.node_offset_mm
+        deform = fe.deformable_mask(self.mesh.labels).astype(motion.dtype)
+
+        def worst(carry, u):
+            jac = fe.cell_corner_jacobians(u, self.mesh.element_size_mm, deform, offset)
+            return jnp.minimum(carry, jac), None
+
+        init = jnp.full(self.mesh.grid_shape, jnp.inf, motion.dtype)
+        jac, _ = jax.lax.scan(worst, init, motion)
+        return point_cell_values(self.mesh, jac <= 0.0, coords_mm.astype(motion.dtype))
 
     def strain_from_motion(
         self, motion: Float[Array, "time 3 nx1 ny1 nz1"], coords_mm: Float[Array, "vox 3"]

@@ -67,6 +67,7 @@ __all__ = [
     "surface_cells",
     "nodal_forces",
     "min_corner_jacobian",
+    "cell_corner_jacobians",
     "deformable_mask",
     "Interface",
     "interface_area",
@@ -518,8 +519,18 @@ def min_corner_jacobian(
     grid by `offset` [mm] (a smoothed mesh) it is det(edges of X + u) / det(edges of X). <= 0 means an
     inverted element: the mesh no longer discretises the body (its one-point stress, taken at the
     centre, can stay finite)."""
+    return jnp.min(cell_corner_jacobians(u, h, deform, offset))
+
+
+def cell_corner_jacobians(
+    u: Float[Array, "3 nx1 ny1 nz1"],
+    h: float,
+    deform: Float[Array, "nx ny nz"],
+    offset: Float[Array, "3 nx1 ny1 nz1"] | None = None,
+) -> Float[Array, "nx ny nz"]:
+    """Smallest corner Jacobian of every cell [-] (`min_corner_jacobian`); +inf on cells that do not deform."""
     big = jnp.asarray(jnp.inf, u.dtype)
-    worst = big
+    worst = jnp.full(deform.shape, big)
     x = u if offset is None else u + offset
     edges_x = _corner_edges(x, h, deform.shape)
     edges_ref = None if offset is None else _corner_edges(offset, h, deform.shape)
@@ -527,7 +538,7 @@ def min_corner_jacobian(
         jac = 1.0 + _det_minus_one(ex)  # grad[i, j] = du_i / dX_j
         if edges_ref is not None:
             jac = jac / (1.0 + _det_minus_one(next(edges_ref)))
-        worst = jnp.minimum(worst, jnp.min(jnp.where(deform > 0, jac, big)))
+        worst = jnp.minimum(worst, jnp.where(deform > 0, jac, big))
     return worst
 
 

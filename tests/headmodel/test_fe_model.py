@@ -207,6 +207,23 @@ def test_inverted_element_stops_the_solve_unless_allowed(model, monkeypatch):
     np.testing.assert_array_equal(np.asarray(allowed.motion(t, a)), clean)
 
 
+def test_inverted_points_flag_the_points_of_inverted_elements(model):
+    """`inverted_points`: a node pushed through its white-matter cell (corner Jacobian < 0) flags the points
+    in that cell and not those three cells away; a motion at rest flags none."""
+    lab = np.asarray(model.mesh.labels)
+    cell = np.argwhere(lab == 3)[len(np.argwhere(lab == 3)) // 2]
+    node_shape = tuple(n + 1 for n in lab.shape)
+    u = np.zeros((2, 3, *node_shape))
+    u[1, :, cell[0] + 1, cell[1] + 1, cell[2] + 1] = -1.2 * H  # corner (1, 1, 1) through the cell
+    origin = np.asarray(model.mesh.origin_mm)
+    inside = origin + (cell + np.array([[0.3, 0.4, 0.5], [0.7, 0.6, 0.2]])) * H
+    far = origin + (cell + np.array([[-2.5, 0.5, 0.5], [0.5, 3.5, 0.5]])) * H
+    pts = jnp.asarray(np.concatenate([inside, far]))
+    flags = np.asarray(model.inverted_points(jnp.asarray(u), pts))
+    np.testing.assert_array_equal(flags, [True, True, False, False])
+    assert not np.asarray(model.inverted_points(jnp.asarray(u[:1]), pts)).any()
+
+
 def test_unstable_sampling_is_an_error(model):
     t = jnp.linspace(0.0, 0.03, 7)  # 5 ms intervals, the model is built for 1 ms
     with pytest.raises(Exception, match="stable step"):

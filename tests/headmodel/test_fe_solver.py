@@ -8,23 +8,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from fe_helpers import jagged_labels, tables
 
 from axojax.headmodel import _fe_solver as fe
 from axojax.headmodel._fe_mesh import skull_distance
 from axojax.headmodel._fe_model import VoxelMesh, skull_layer
-
-
-def tables(g_inf=1.0, bulk=10.0, rho=1.0, g1=0.0, beta=0.0, dtype=jnp.float64):
-    """Homogeneous material on every label (units of the solver, or any consistent set)."""
-    v = lambda x: jnp.full((5,), x, dtype)  # noqa: E731
-    return fe.LabelTables(
-        density=v(rho),
-        bulk=v(bulk),
-        shear_inf=v(g_inf),
-        shear_terms=v(g1)[:, None],
-        decay=v(beta)[:, None],
-        hourglass_scale=jnp.asarray(1.0, dtype),
-    )
 
 
 def sphere_labels(n):
@@ -95,17 +83,12 @@ def test_element_is_the_selective_reduced_hexahedron():
 # --- patch test and objectivity ------------------------------------------------------------------------------
 
 
-def _jagged_labels(seed=0):
-    rng = np.random.default_rng(seed)
-    lab = (rng.random((6, 5, 7)) < 0.8).astype(np.int32) * rng.integers(1, 4, (6, 5, 7)).astype(np.int32)
-    lab[2:4, 2:4, 2:5] = 3
-    return lab
 
 
 @pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
 def test_patch_test_uniform_deformation_is_exact(dtype):
     """A linear displacement field on a jagged multi-material mesh: constant strain, no interior force."""
-    labels = jnp.asarray(_jagged_labels())
+    labels = jnp.asarray(jagged_labels())
     h = 1.5
     a = jnp.asarray([[0.05, 0.02, -0.01], [0.0, -0.03, 0.04], [0.01, 0.0, 0.02]], dtype)
     fields = fe.element_fields(labels, tables(dtype=dtype), jnp.zeros(3, dtype), jnp.zeros(3, dtype), h)
@@ -132,7 +115,7 @@ def test_patch_test_uniform_deformation_is_exact(dtype):
 @pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
 def test_rigid_rotation_gives_zero_strain_and_force(dtype):
     """Objectivity: a 50-degree rigid rotation of the whole mesh strains nothing."""
-    labels = jnp.asarray(_jagged_labels(1))
+    labels = jnp.asarray(jagged_labels(1))
     ang = np.deg2rad(50.0)
     n = np.array([1.0, 2.0, 2.0]) / 3.0
     k = np.array([[0, -n[2], n[1]], [n[2], 0, -n[0]], [-n[1], n[0], 0]])
