@@ -200,9 +200,7 @@ class FEMaterial(eqx.Module):
 def skull_layer(mesh: VoxelMesh, dtype=None, anchor_falx: bool = True) -> fe.Layer:
     """The subarachnoid layer's geometry on `mesh` (host-side, from concrete labels): the free nodes of the
     envelope's boundary, their areas, and the smooth skull surface (`_fe_mesh.skull_distance`)."""
-    from axojax.headmodel._fe_mesh import skull_distance  # scipy.ndimage: build time only
-
-    from axojax.headmodel._fe_mesh import boundary_area_vectors
+    from axojax.headmodel._fe_mesh import boundary_area_vectors, skull_distance  # scipy: build time only
 
     dtype = dtype or jnp.result_type(float)
     lab = np.asarray(mesh.labels)

@@ -317,12 +317,11 @@ def _sym_inverse(c: Array, det: Array) -> Array:
 
 def _inverse(a: Array) -> Array:
     """Inverse of a general 3 x 3 on (3, 3, ...) arrays (cofactors over the determinant)."""
-    cof = _mat(
-        [
-            [a[(i + 1) % 3][(j + 1) % 3] * a[(i + 2) % 3][(j + 2) % 3] - a[(i + 1) % 3][(j + 2) % 3] * a[(i + 2) % 3][(j + 1) % 3] for j in range(3)]
-            for i in range(3)
-        ]
-    )
+    def cofactor(i, j):
+        i1, i2, j1, j2 = (i + 1) % 3, (i + 2) % 3, (j + 1) % 3, (j + 2) % 3
+        return a[i1][j1] * a[i2][j2] - a[i1][j2] * a[i2][j1]
+
+    cof = _mat([[cofactor(i, j) for j in range(3)] for i in range(3)])
     return jnp.swapaxes(cof, 0, 1) / _det(a)[None, None]
 
 
@@ -528,7 +527,7 @@ def cell_corner_jacobians(
     deform: Float[Array, "nx ny nz"],
     offset: Float[Array, "3 nx1 ny1 nz1"] | None = None,
 ) -> Float[Array, "nx ny nz"]:
-    """Smallest corner Jacobian of every cell [-] (`min_corner_jacobian`); +inf on cells that do not deform."""
+    """Smallest corner Jacobian of every cell [-] (`min_corner_jacobian`); +inf on cells that don't deform."""
     big = jnp.asarray(jnp.inf, u.dtype)
     worst = jnp.full(deform.shape, big)
     x = u if offset is None else u + offset
@@ -719,8 +718,8 @@ def gauss_geometry(
     """(A_g (3, 3, 8, ng), w_g [mm^3] (8, ng), volume [mm^3] (ng,)) of the cells `gauss`.
 
     With reference nodes X = grid + offset, dX/dX_cube = I + grad(offset) (the trilinear map of the cell,
-    `element_gradients` / `gauss_gradients` of the offset field); A = its inverse, so that du/dX = (du/dX_cube)
-    A, and w_g = h^3 / 8 det(dX/dX_cube) at each Gauss point (volume = sum_g w_g)."""
+    `element_gradients` / `gauss_gradients` of the offset field); A = its inverse, so that
+    du/dX = (du/dX_cube) A, and w_g = h^3 / 8 det(dX/dX_cube) at each Gauss point (volume = sum_g w_g)."""
     n = gauss.shape[0]
     if offset is None:
         eye = jnp.broadcast_to(jnp.eye(3, dtype=dtype)[:, :, None], (3, 3, n))
@@ -796,7 +795,9 @@ def element_stress(
         deform = jnp.ones_like(bulk)
     point = None
     if fields.point_weight is not None:
-        point = fields.point_weight if fields.cells is None else _at_cells(fields.point_weight, fields.cells, 3)
+        point = fields.point_weight
+        if fields.cells is not None:
+            point = _at_cells(point, fields.cells, 3)
     s0, s_vol = _stress_parts(grad, bulk)
     kq = _hourglass_product(q)
     a, g = _prony_coefficients(decay, dt)  # (term, ...)
