@@ -171,6 +171,7 @@ def test_smoothed_mesh_model(model):
     assert distorted.size > 0 and np.isin(distorted, np.asarray(smooth.gauss)).all()
     assert smooth.integration == "reduced" and smooth.step_gain > 0.5
     t, a = impact()
+    t, a = t[:13], a[:13]  # the pulse and 2 ms after it
     pts = jnp.asarray(wm_points(model.mesh))
     ref = np.asarray(peak_mps(stair, t, 1e-2 * a, pts))
     got = np.asarray(peak_mps(smooth, t, 1e-2 * a, pts))
