@@ -85,8 +85,6 @@ __all__ = [
     "init_state",
     "deforming_cells",
     "step",
-    "with_step",
-    "StepCache",
     "strain_energy",
     "kinetic_energy",
     "green_lagrange_from_grad",
@@ -603,24 +601,6 @@ def _prony_coefficients(decay: Array, dt: Array) -> tuple[Array, Array]:
     return a, g
 
 
-class StepCache(eqx.Module):
-    """Loop invariants of the explicit step at one step length (`with_step`): the material of the stressed
-    cells and its Prony coefficients, (..., ne) per deforming cell (or the grid) and (..., ng) per Gauss
-    cell. Computed once per sample interval instead of in every step (XLA does not hoist them out of the
-    step loop: 1.3x per step at 4 mm)."""
-
-    bulk: Array
-    shear_inf: Array
-    weight: Array  # G_i (1 - a_i) / (beta_i dt) [MPa], (term, ...)
-    decay_factor: Array  # a_i = exp(-beta_i dt), (term, ...)
-    point: Array | None
-    free: Array  # 1 on free nodes, 0 on fixed ones
-    gauss_bulk: Array | None
-    gauss_shear_inf: Array | None
-    gauss_weight: Array | None
-    gauss_decay_factor: Array | None
-
-
 class ElementFields(eqx.Module):
     """Per-element and per-node constants of one solve (material looked up by label)."""
 
@@ -646,7 +626,6 @@ class ElementFields(eqx.Module):
     gauss_weight: Float[Array, "8 ng"] | None = None
     volume: Float[Array, " ng"] | None = None
     offset: Float[Array, "3 nx1 ny1 nz1"] | None = None  # reference nodes minus grid nodes [mm]
-    cache: StepCache | None = None  # `with_step`: the step's loop invariants
 
 
 @functools.partial(jax.jit, static_argnums=4, static_argnames=("anchor_falx",))
@@ -792,42 +771,6 @@ def init_state(
     )
 
 
-def with_step(fields: ElementFields, dt: Float[Array, ""]) -> ElementFields:
-    """`fields` with the loop invariants of steps of length dt [ms] precomputed (`StepCache`); the steps
-    then give the same numbers as without it (they must be taken with this dt)."""
-
-    def at(x, idx):
-        return x if idx is None else _at_cells(x, idx, 3)
-
-    def prony(decay, terms):
-        a, g = _prony_coefficients(decay, dt)
-        return terms * g, a
-
-    w, a = prony(at(fields.decay, fields.cells), at(fields.shear_terms, fields.cells))
-    point = None
-    if fields.point_weight is not None:
-        point = at(fields.point_weight, fields.cells)
-    gb = gs = gw = ga = None
-    if fields.gauss is not None:
-        gb, gs = _at_cells(fields.bulk, fields.gauss, 3), _at_cells(fields.shear_inf, fields.gauss, 3)
-        gw, ga = prony(
-            _at_cells(fields.decay, fields.gauss, 3), _at_cells(fields.shear_terms, fields.gauss, 3)
-        )
-    cache = StepCache(
-        bulk=at(fields.bulk, fields.cells),
-        shear_inf=at(fields.shear_inf, fields.cells),
-        weight=w,
-        decay_factor=a,
-        point=point,
-        free=(fields.inv_mass > 0).astype(fields.inv_mass.dtype),
-        gauss_bulk=gb,
-        gauss_shear_inf=gs,
-        gauss_weight=gw,
-        gauss_decay_factor=ga,
-    )
-    return eqx.tree_at(lambda f: f.cache, fields, cache, is_leaf=lambda x: x is None)
-
-
 def element_stress(
     fields: ElementFields, state: FEState, dt: Float[Array, ""]
 ) -> tuple[Float[Array, "3 3 *cells"], Float[Array, "3 3 *cells"], Float[Array, "12 *cells"], FEState]:
@@ -856,12 +799,8 @@ def element_stress(
         point = fields.point_weight
         if fields.cells is not None:
             point = _at_cells(point, fields.cells, 3)
-    if fields.cache is not None:
-        c = fields.cache
-        bulk, shear_inf, weight, a, point = c.bulk, c.shear_inf, c.weight, c.decay_factor, c.point
-    else:
-        a, g = _prony_coefficients(decay, dt)  # (term, ...)
-        weight = shear_terms * g
+    a, g = _prony_coefficients(decay, dt)  # (term, ...)
+    weight = shear_terms * g
     s0, s_vol = _stress_parts(grad, bulk)
     kq = _hourglass_product(q)
     h_stress = a[:, None, None] * state.h_stress + weight[:, None, None] * (s0 - state.s0_prev)[None]
@@ -891,20 +830,11 @@ def gauss_stress(
     grad, q = element_gradients(state.u, fields.h)
     cells = fields.gauss
     grad, q = _at_cells(grad, cells, 3), _at_cells(q, cells, 3)
-    if fields.cache is not None:
-        c = fields.cache
-        bulk, shear_inf, prony_weight, a = (
-            c.gauss_bulk,
-            c.gauss_shear_inf,
-            c.gauss_weight,
-            c.gauss_decay_factor,
-        )
-    else:
-        bulk, shear_inf, shear_terms, decay = (
-            _at_cells(x, cells, 3) for x in (fields.bulk, fields.shear_inf, fields.shear_terms, fields.decay)
-        )
-        a, g = _prony_coefficients(decay, dt)  # (term, ng)
-        prony_weight = shear_terms * g
+    bulk, shear_inf, shear_terms, decay = (
+        _at_cells(x, cells, 3) for x in (fields.bulk, fields.shear_inf, fields.shear_terms, fields.decay)
+    )
+    a, g = _prony_coefficients(decay, dt)  # (term, ng)
+    prony_weight = shear_terms * g
 
     cube = fields.offset is None  # cubes: A = I, w_g = h^3 / 8, H_0 = the centre gradient (4x faster)
     weight = fields.h**3 / 8.0 if cube else fields.gauss_weight[None, None]
@@ -973,7 +903,7 @@ def step(fields: ElementFields, state: FEState, loads: Loads, dt: Float[Array, "
     w = loads.ang_vel.reshape(shape)
     al = loads.ang_acc.reshape(shape)
     frame = _cross(al, r) + _cross(w, _cross(w, r)) + 2.0 * _cross(w, state.v) + loads.lin_acc.reshape(shape)
-    free = (fields.inv_mass > 0).astype(r.dtype) if fields.cache is None else fields.cache.free
+    free = (fields.inv_mass > 0).astype(r.dtype)
     acc = f * fields.inv_mass[None] - frame * free[None]
     v = state.v + dt * acc
     u = state.u + dt * v
