@@ -70,7 +70,6 @@ __all__ = [
     "cell_corner_jacobians",
     "deformable_mask",
     "Interface",
-    "interface_area",
     "Layer",
     "skull_gap",
     "layer_forces",
@@ -365,34 +364,6 @@ def free_node_mask(
     return _node_any(deform) & ~(_node_any(labels == 4) & touches_skull)
 
 
-def interface_area(labels: Int[Array, "nx ny nz"], h: float) -> Float[Array, "3 nx1 ny1 nz1"]:
-    """Outward area vector [mm^2] of each node's share of the boundary between deforming and outside
-    cells: every boundary face gives h^2 / 4 times its outward normal to each of its 4 nodes."""
-    d = jnp.pad(deformable_mask(labels).astype(jnp.result_type(float)), 1)  # (nx+2, ny+2, nz+2)
-    node_shape = tuple(s + 1 for s in labels.shape)
-    comps = []
-    for axis in range(3):
-        jump = jnp.diff(d, axis=axis)  # +1 entering the region along +axis: outward normal -e_axis
-        others = [k for k in range(3) if k != axis]
-        sl = [slice(None)] * 3
-        for k in others:
-            sl[k] = slice(1, -1)
-        face = -jump[tuple(sl)] * (h * h / 4.0)  # (n+1 along axis, n along the others)
-        pad = [(0, 0)] * 3
-        for k in others:
-            pad[k] = (1, 1)
-        f = jnp.pad(face, pad)
-        acc = jnp.zeros(node_shape, f.dtype)
-        for s0 in (0, 1):
-            for s1 in (0, 1):
-                idx = [slice(None)] * 3
-                idx[others[0]] = slice(s0, s0 + node_shape[others[0]])
-                idx[others[1]] = slice(s1, s1 + node_shape[others[1]])
-                acc = acc + f[tuple(idx)]
-        comps.append(acc)
-    return jnp.stack(comps)
-
-
 def node_mass(
     labels: Int[Array, "nx ny nz"],
     density: Float[Array, " label"],
@@ -410,6 +381,8 @@ def node_mass(
         m = m.at[ax : ax + nx, ay : ay + ny, az : az + nz].add(rho_e)
     if offset is None:
         return m
+    if gauss is None:
+        raise ValueError("node_mass: moved nodes (offset) need the cells that hold them (gauss)")
     node_shape = m.shape
     weight = gauss_geometry(gauss, h, node_shape, density.dtype, offset)[1]
     rho = _at_cells(density[labels], gauss, 3)

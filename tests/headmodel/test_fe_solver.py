@@ -11,7 +11,7 @@ import pytest
 from fe_helpers import jagged_labels, tables
 
 from axojax.headmodel import _fe_solver as fe
-from axojax.headmodel._fe_mesh import skull_distance
+from axojax.headmodel._fe_mesh import boundary_area_vectors, skull_distance
 from axojax.headmodel._fe_model import VoxelMesh, skull_layer
 
 
@@ -420,14 +420,14 @@ def test_min_corner_jacobian_against_the_trilinear_shape_functions():
 # --- the subarachnoid interface -----------------------------------------------------------------------------
 
 
-def test_interface_area_is_a_closed_surface():
+def test_boundary_area_vectors_close_a_voxel_surface():
     """The nodal area vectors of any voxel region close (sum 0) and obey the divergence theorem,
     sum a . X = closed integral of x . n dA = 3 V, exactly (x . n is linear on each face)."""
     rng = np.random.default_rng(3)
     lab = (rng.random((7, 6, 8)) < 0.6).astype(np.int32) * 2
     lab[0], lab[-1], lab[:, 0], lab[:, -1], lab[:, :, 0], lab[:, :, -1] = 0, 0, 0, 0, 0, 0
     h = 1.7
-    area = fe.interface_area(jnp.asarray(lab), h)
+    area = jnp.asarray(boundary_area_vectors(lab > 0, h))
     x = fe.node_positions(tuple(s + 1 for s in lab.shape), jnp.asarray([0.3, -1.0, 2.0]), h)
     np.testing.assert_allclose(np.asarray(area).reshape(3, -1).sum(axis=1), 0.0, atol=1e-12)
     assert float(jnp.sum(area * x)) == pytest.approx(3.0 * (lab > 0).sum() * h**3, rel=1e-12)
@@ -509,7 +509,7 @@ def test_layer_lets_the_brain_slide_along_a_curved_skull():
     u = jnp.einsum("ij,j...->i...", rot, x) - x
     ub = u.reshape(3, -1)[:, geometry.node]
     g = fe.skull_gap(geometry, geometry.position + ub)[0] - geometry.phi0
-    a = fe.interface_area(labels, h).reshape(3, -1)[:, geometry.node]
+    a = jnp.asarray(boundary_area_vectors(np.asarray(labels) > 0, h)).reshape(3, -1)[:, geometry.node]
     un = jnp.sum(a / jnp.linalg.norm(a, axis=0)[None] * ub, axis=0)
     rms = lambda z: float(jnp.sqrt(jnp.mean(z**2)))  # noqa: E731
     assert rms(jnp.sqrt(jnp.sum(ub**2, axis=0))) > 1.5 * h  # the surface really slides ~2 cells
