@@ -469,13 +469,17 @@ class FEHeadModel(AbstractHeadModel):
         allow_inverted: return the solve even when an element inverts (a corner Jacobian <= 0 at a
             sample; by default that stops the solve with "diverged"). The strain inside such elements is
             not the brain's; on the 4 mm mesh a DAMAGE 0.24 pulse transiently inverts 1-3 of its 28,366
-            elements, on the surface (docs/fe.md). Check with `_fe_solver.min_corner_jacobian`.
+            elements, on the surface (docs/fe.md). `inverted_points` says which brain points lie in
+            such an element.
         integration: where the deviatoric stress is integrated at the element's 2 x 2 x 2 Gauss points
             with the full nonlinear law instead of one point plus the linear hourglass term (the same
             element at small strain; the volumetric stress stays at the centre): "reduced" (default)
             none; "surface" the envelope's outermost layer (`_fe_solver.surface_cells`), where the
-            staircase meets the skull and elements invert first (1.5x the cost per step at 4 mm); "full"
-            every deforming cell (3.5x). docs/fe.md gives what each solves.
+            staircase meets the skull and elements invert first (1.6x the cost per step at 4 mm); "full"
+            every deforming cell (4.1x). docs/fe.md gives what each solves. Cells with moved nodes
+            (`VoxelMesh.node_offset_mm`, `mesh.smooth_mesh`) are always Gauss-integrated.
+        anchor_falx: fix the falx nodes that touch the skull (default: the falx is a fold of the dura);
+            False hangs them in the subarachnoid layer like the rest of the envelope's boundary.
     """
 
     mesh: VoxelMesh
