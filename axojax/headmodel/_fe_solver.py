@@ -789,6 +789,27 @@ def element_stress(
     return grad, stress, hg, new
 
 
+def _gauss_weights(fields: ElementFields):
+    """(w_g, V) of the Gauss cells, broadcastable against (3, 3, 8, ng) and (3, 3, ng) [mm^3]."""
+    if fields.offset is None:  # cubes
+        return fields.h**3 / 8.0, fields.h**3
+    return fields.gauss_weight[None, None], fields.volume[None, None]
+
+
+def _gauss_kinematics(
+    fields: ElementFields, grad: Float[Array, "3 3 ng"], q: Float[Array, "12 ng"]
+) -> tuple[Float[Array, "3 3 8 ng"], Float[Array, "3 3 ng"]]:
+    """(H_g at the Gauss points, the mean gradient H_0) of the Gauss cells from their cube gradient and
+    hourglass amplitudes; on cubes A = I and H_0 is the centre gradient (the fast path, 4x per step)."""
+    hg = gauss_gradients(grad, q, fields.h)
+    if fields.offset is None:
+        return hg, grad
+    # as dot products (fusion barriers): unrolled into the elementwise algebra, XLA's CPU fusion
+    # recomputed this product in every consumer (4x slower per step)
+    hg = jnp.einsum("ikgc,kjgc->ijgc", hg, fields.gauss_inv)
+    return hg, jnp.einsum("ijgc,gc->ijc", hg, fields.gauss_weight) / fields.volume[None, None]
+
+
 def gauss_stress(
     fields: ElementFields, state: FEState, dt: Float[Array, ""]
 ) -> tuple[Float[Array, "3 3 ng"], Float[Array, "12 ng"], FEState]:
@@ -809,18 +830,10 @@ def gauss_stress(
     a, g = _prony_coefficients(decay, dt)  # (term, ng)
     prony_weight = shear_terms * g
 
-    cube = fields.offset is None  # cubes: A = I, w_g = h^3 / 8, H_0 = the centre gradient (4x faster)
-    weight = fields.h**3 / 8.0 if cube else fields.gauss_weight[None, None]
-    volume = fields.h**3 if cube else fields.volume[None, None]
+    weight, volume = _gauss_weights(fields)
 
     def kinematics(a, b):
-        hg = gauss_gradients(a, b, fields.h)
-        if cube:
-            return hg, a
-        # as dot products (fusion barriers): unrolled into the elementwise algebra, XLA's CPU fusion
-        # recomputed this product in every consumer (4x slower per step)
-        hg = jnp.einsum("ikgc,kjgc->ijgc", hg, fields.gauss_inv)
-        return hg, jnp.einsum("ijgc,gc->ijc", hg, fields.gauss_weight) / fields.volume[None, None]
+        return _gauss_kinematics(fields, a, b)
 
     (hgp, h0), transpose = jax.vjp(kinematics, grad, q)
     s0, _ = _stress_parts(hgp, jnp.zeros_like(hgp[0, 0]))
@@ -1008,13 +1021,12 @@ def strain_energy(fields: ElementFields, u: Float[Array, "3 nx1 ny1 nz1"]) -> Fl
     e = jnp.sum(((psi_dev + psi_vol) * h**3 + e_hg) * point * fields.deform)
     if fields.gauss is not None:
         g_c, q_c = _at_cells(grad, fields.gauss, 3), _at_cells(q, fields.gauss, 3)
-        hgp = _mm(gauss_gradients(g_c, q_c, h), fields.gauss_inv)
+        hgp, h0 = _gauss_kinematics(fields, g_c, q_c)
         e_g = green_lagrange_from_grad(hgp)
         lj = jnp.log1p(_det_minus_one(hgp))
         ib = jnp.exp(-2.0 / 3.0 * lj) * 2.0 * _trace(e_g) + 3.0 * jnp.expm1(-2.0 / 3.0 * lj)
         shear = _at_cells(fields.shear_inf, fields.gauss, 3)
         e = e + jnp.sum(0.5 * shear[None] * ib * fields.gauss_weight)
-        h0 = jnp.sum(hgp * fields.gauss_weight[None, None], axis=2) / fields.volume[None, None]
         jm1_c = _det_minus_one(h0)
         e = e + jnp.sum(0.5 * _at_cells(fields.bulk, fields.gauss, 3) * jm1_c**2 * fields.volume)
     if fields.layer is not None:
