@@ -156,6 +156,7 @@ def skull_distance(
     margin_cells: int = 3,
     max_spacing_mm: float = 1.5,
     smoothing: float = 0.5,
+    partition: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Smooth signed distance [mm] to the skull's inner surface (negative inside) on a fine grid.
 
@@ -166,16 +167,29 @@ def skull_distance(
     a few %) so that its trilinear interpolant has |grad phi| <= 1 (the layer's stable-step bound).
     Returns (phi (px, py, pz), position of phi[0, 0, 0] relative to the mesh's node (0, 0, 0) [mm],
     spacing [mm]); the grid extends `margin_cells` cells beyond the mesh's node box on every side.
+
+    `partition`: rigid dural cells inside the skull (nx, ny, nz; the falx of `FEHeadModel(falx="sliding")`),
+    which the brain slides along: the surface is then that of the envelope `inside | partition` (smoothed
+    as above) cut by the partition's own faces, phi = max(phi_envelope, signed distance into the
+    partition), rounded by a Gaussian of one fine voxel only (a one-cell-thick partition would vanish
+    under the envelope's sigma of h / 2).
     """
     r = max(1, int(np.ceil(h / max_spacing_mm - 1e-9)))
     s = h / r
     m = int(margin_cells)
-    cells = np.pad(np.asarray(inside, bool), m)
-    fine = cells.repeat(r, 0).repeat(r, 1).repeat(r, 2)  # fine voxel centres at (k + 1/2) s - m h
-    d_out = ndimage.distance_transform_edt(~fine, sampling=s)  # outside voxels: distance to the inside
-    d_in = ndimage.distance_transform_edt(fine, sampling=s)
-    phi = np.where(fine, -(d_in - 0.5 * s), d_out - 0.5 * s)
-    phi = ndimage.gaussian_filter(phi, sigma=smoothing * h / s, mode="nearest")
+
+    def signed(cells_bool):  # exact signed distance of the refined staircase, negative inside
+        fine = np.pad(np.asarray(cells_bool, bool), m).repeat(r, 0).repeat(r, 1).repeat(r, 2)
+        d_out = ndimage.distance_transform_edt(~fine, sampling=s)  # fine voxel centres at (k + 1/2) s - m h
+        d_in = ndimage.distance_transform_edt(fine, sampling=s)
+        return np.where(fine, -(d_in - 0.5 * s), d_out - 0.5 * s)
+
+    envelope = np.asarray(inside, bool) if partition is None else np.asarray(inside, bool) | partition
+    phi = ndimage.gaussian_filter(signed(envelope), sigma=smoothing * h / s, mode="nearest")
+    if partition is not None and np.any(partition):
+        # rounded at the scale of one fine voxel: the max has kinks (where the partition meets the skull)
+        # and the staircase's corners, where the trilinear interpolant's gradient would reach sqrt(3)
+        phi = ndimage.gaussian_filter(np.maximum(phi, -signed(partition)), sigma=1.0, mode="nearest")
     phi = phi / max(1.0, _trilinear_lipschitz(phi, s))
     origin = np.full(3, 0.5 * s - m * h)
     return phi, origin, s

@@ -197,9 +197,14 @@ class FEMaterial(eqx.Module):
         )
 
 
-def skull_layer(mesh: VoxelMesh, dtype=None, anchor_falx: bool = True) -> fe.Layer:
+def skull_layer(
+    mesh: VoxelMesh, dtype=None, anchor_falx: bool = True, partition: np.ndarray | None = None
+) -> fe.Layer:
     """The subarachnoid layer's geometry on `mesh` (host-side, from concrete labels): the free nodes of the
-    envelope's boundary, their areas, and the smooth skull surface (`_fe_mesh.skull_distance`)."""
+    envelope's boundary, their areas, and the smooth skull surface (`_fe_mesh.skull_distance`).
+
+    `partition` (nx, ny, nz bool): rigid dural cells (label 0 in `mesh`) that the brain slides along
+    through the layer, like the skull (the falx of `FEHeadModel(falx="sliding")`)."""
     from axojax.headmodel._fe_mesh import boundary_area_vectors, skull_distance  # scipy: build time only
 
     dtype = dtype or jnp.result_type(float)
@@ -212,7 +217,11 @@ def skull_layer(mesh: VoxelMesh, dtype=None, anchor_falx: bool = True) -> fe.Lay
     node = np.flatnonzero((area > 0) & free)
     if node.size == 0:
         raise ValueError("skull_layer: the mesh's envelope has no free boundary node")
-    phi, phi_origin, spacing = skull_distance(inside, h, smoothing=mesh.skull_smoothing)
+    if partition is not None:
+        partition = np.asarray(partition, bool)
+        if partition.shape != lab.shape or np.any(partition & inside):
+            raise ValueError("skull_layer: the partition must be outside cells (label 0) of the mesh's grid")
+    phi, phi_origin, spacing = skull_distance(inside, h, smoothing=mesh.skull_smoothing, partition=partition)
     pos = np.stack(np.unravel_index(node, area.shape)).astype(np.float64) * h  # (3, nb) [mm]
     if offset is not None:
         pos = pos + offset.reshape(3, -1)[:, node]
@@ -478,8 +487,14 @@ class FEHeadModel(AbstractHeadModel):
             staircase meets the skull and elements invert first (1.6x the cost per step at 4 mm); "full"
             every deforming cell (4.1x). docs/fe.md gives what each solves. Cells with moved nodes
             (`VoxelMesh.node_offset_mm`, `mesh.smooth_mesh`) are always Gauss-integrated.
-        anchor_falx: fix the falx nodes that touch the skull (default: the falx is a fold of the dura);
-            False hangs them in the subarachnoid layer like the rest of the envelope's boundary.
+        falx: how the falx (label 4) meets the brain. "anchored" (default): falx elements share their
+            nodes with the brain and the falx nodes that touch the skull are fixed (the falx is a fold of
+            the dura), so the brain is pinned where the falx meets the skull. "hanging": the same
+            elements, but those nodes hang in the subarachnoid layer like the rest of the envelope.
+            "sliding": the falx is a rigid partition of the skull (its in-plane stiffness, dura E = 31.5
+            MPa, is ~4,000x the brain's shear modulus) and the brain slides along both its faces through
+            the subarachnoid layer, as along the skull; the falx cells become outside cells (label 0) of
+            `self.mesh` and strain points in them take the nearest brain cell's strain.
     """
 
     mesh: VoxelMesh
@@ -498,7 +513,7 @@ class FEHeadModel(AbstractHeadModel):
     cells: Int[Array, " ne"]
     gauss: Int[Array, " ng"] | None
     integration: str = eqx.field(static=True)
-    anchor_falx: bool = eqx.field(static=True)
+    falx: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -514,12 +529,25 @@ class FEHeadModel(AbstractHeadModel):
         deformation_margin: float = 0.8,
         allow_inverted: bool = False,
         integration: str = "reduced",
-        anchor_falx: bool = True,
+        falx: str = "anchored",
     ):
         if mesh is None:
             from axojax.headmodel.mesh import mni_head_mesh  # io edge: reads the anatomy once
 
             mesh = mni_head_mesh(element_size_mm)
+        if falx not in ("anchored", "hanging", "sliding"):
+            raise ValueError(f'FEHeadModel: falx must be "anchored", "hanging" or "sliding", got {falx!r}')
+        self.falx = falx
+        partition = None
+        if falx == "sliding":
+            lab = np.asarray(mesh.labels)
+            partition = lab == 4
+            if mesh.sas_thickness_mm is None:
+                raise ValueError(
+                    'FEHeadModel: falx="sliding" needs the subarachnoid layer (sas_thickness_mm)'
+                )
+            solid = jnp.asarray(np.where(partition, 0, lab), jnp.int32)
+            mesh = eqx.tree_at(lambda m: m.labels, mesh, solid)
         self.mesh = mesh
         self.material = FEMaterial() if material is None else material
         self.centre_mm = _f(centre_mm)
@@ -529,8 +557,9 @@ class FEHeadModel(AbstractHeadModel):
         if not max_sample_interval_s > 0:
             raise ValueError(f"FEHeadModel: max_sample_interval_s must be > 0, got {max_sample_interval_s}")
         dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-        self.anchor_falx = bool(anchor_falx)
-        self.layer = None if mesh.sas_thickness_mm is None else skull_layer(mesh, dtype, self.anchor_falx)
+        self.layer = (
+            None if mesh.sas_thickness_mm is None else skull_layer(mesh, dtype, self.anchor_falx, partition)
+        )
         self.cells = fe.deforming_cells(mesh.labels)
         if integration not in ("reduced", "surface", "full"):
             raise ValueError(
@@ -591,6 +620,11 @@ class FEHeadModel(AbstractHeadModel):
         self.checkpoint = bool(checkpoint)
         self.allow_inverted = bool(allow_inverted)
         self.damage_model = ReducedHeadModel()
+
+    @property
+    def anchor_falx(self) -> bool:
+        """Whether the falx nodes on the skull are fixed (`falx="anchored"`)."""
+        return self.falx == "anchored"
 
     @property
     def time_step_s(self) -> float:
