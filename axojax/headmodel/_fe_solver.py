@@ -325,9 +325,10 @@ def _inverse(a: Array) -> Array:
     return jnp.swapaxes(cof, 0, 1) / _det(a)[None, None]
 
 
-def _cross(a: Array, b: Array) -> Array:
-    """a x b on (3, ...) arrays."""
-    return jnp.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+def _skew(a: Float[Array, " 3"]) -> Float[Array, "3 3"]:
+    """[a]x, the matrix of b -> a x b."""
+    z = jnp.zeros((), a.dtype)
+    return jnp.stack([jnp.stack([z, -a[2], a[1]]), jnp.stack([a[2], z, -a[0]]), jnp.stack([-a[1], a[0], z])])
 
 
 # --- mesh masks ---------------------------------------------------------------------------------------------
@@ -885,10 +886,18 @@ def step(fields: ElementFields, state: FEState, loads: Loads, dt: Float[Array, "
     """One central-difference step of length dt [ms] under the skull motion `loads` at the current time."""
     f, state = internal_forces(fields, state, dt)
     r = fields.positions + state.u
-    shape = (3,) + (1,) * (r.ndim - 1)
-    w = loads.ang_vel.reshape(shape)
-    al = loads.ang_acc.reshape(shape)
-    frame = _cross(al, r) + _cross(w, _cross(w, r)) + 2.0 * _cross(w, state.v) + loads.lin_acc.reshape(shape)
+    # a x r + w x (w x r) + 2 w x v + a_lin = A r + B v + a_lin with the 3 x 3 matrices A = [a]x + [w]x^2,
+    # B = 2 [w]x: one linear combination per component (the nested cross products, written on the grid,
+    # ran 1.3x slower per step at 4 mm: XLA's fusion recomputed the inner product in every consumer)
+    w = _skew(loads.ang_vel)
+    a_mat = _skew(loads.ang_acc) + w @ w
+    b_mat = 2.0 * w
+    frame = jnp.stack(
+        [
+            sum(a_mat[i, j] * r[j] + b_mat[i, j] * state.v[j] for j in range(3)) + loads.lin_acc[i]
+            for i in range(3)
+        ]
+    )
     free = (fields.inv_mass > 0).astype(r.dtype)
     acc = f * fields.inv_mass[None] - frame * free[None]
     v = state.v + dt * acc
