@@ -484,9 +484,8 @@ class FEHeadModel(AbstractHeadModel):
             with the full nonlinear law instead of one point plus the linear hourglass term (the same
             element at small strain; the volumetric stress stays at the centre): "reduced" (default)
             none; "surface" the envelope's outermost layer (`_fe_solver.surface_cells`), where the
-            staircase meets the skull and elements invert first (1.6x the cost per step at 4 mm); "full"
-            every deforming cell (4.1x; both ratios measured before the faster body force of session
-            10). docs/fe.md gives what each solves. Cells with moved nodes
+            staircase meets the skull and elements invert first (1.4x the cost per step at 4 mm); "full"
+            every deforming cell (3.8x). docs/fe.md gives what each solves. Cells with moved nodes
             (`VoxelMesh.node_offset_mm`, `mesh.smooth_mesh`) are always Gauss-integrated.
         falx: how the falx (label 4) meets the brain. "anchored" (default): falx elements share their
             nodes with the brain and the falx nodes that touch the skull are fixed (the falx is a fold of
