@@ -112,7 +112,14 @@ def main(argv=None) -> int:
     if args.smooth:
         mesh = smooth_mesh(mesh, min_jacobian=args.min_jacobian, skull_smoothing=args.skull_smoothing)
     elif args.skull_smoothing != 0.5:
-        mesh = type(mesh)(mesh.labels, mesh.origin_mm, mesh.element_size_mm, mesh.sas_thickness_mm, None, args.skull_smoothing)
+        mesh = type(mesh)(
+            mesh.labels,
+            mesh.origin_mm,
+            mesh.element_size_mm,
+            mesh.sas_thickness_mm,
+            None,
+            args.skull_smoothing,
+        )
     model = FEHeadModel(
         mesh,
         FEMaterial(**overrides),
@@ -151,6 +158,13 @@ def main(argv=None) -> int:
     )
     if len(ok) < 2:
         print("fewer than 2 pulses solved: no correlation to report")
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(
+                    {"element_size_mm": args.element_size, "pearson_r": None, "slope": None, "rows": rows},
+                    f,
+                    indent=1,
+                )
         return 0
     x = np.array([r["damage"] for r in ok])
     y = np.array([r["mps95"] for r in ok])
