@@ -359,29 +359,42 @@ def solve_motion(
     )
 
 
+# labels a strain point reads its strain from when one lies beside it: brain tissue (grey and white matter)
+TISSUE_LABELS = (2, 3)
+
+
 def _point_weights(
-    mesh: VoxelMesh, coords_mm: Float[Array, "vox 3"]
+    mesh: VoxelMesh, coords_mm: Float[Array, "vox 3"], host_labels: tuple[int, ...] | None = TISSUE_LABELS
 ) -> tuple[Int[Array, "vox 8"], Float[Array, "vox 8 3"], Array]:
     """Flat node indices of each point's element, trilinear shape-function gradients [1/mm], and whether
-    the point is in the mesh. A point in an outside cell that shares a face with a mesh cell takes the
-    strain of the nearest point of that cell (the voxel surface of the mesh cuts through the boundary
-    voxels of a brain map); points farther out are not in the mesh."""
+    the point is in the mesh.
+
+    A point takes the strain of the nearest point of the nearest cell with a label in `host_labels` among
+    the 27 cells around it (its own cell first): a white-matter voxel that falls in a CSF or falx element
+    of the coarser mesh reads the strain of the brain tissue beside it, not of the ventricle's soft solid.
+    With no such cell there (or `host_labels` None), a point takes its own cell, and a point in an outside
+    cell that shares a face with a mesh cell the nearest point of that cell (the voxel surface of the mesh
+    cuts through the boundary voxels of a brain map); points farther out are not in the mesh."""
     h = mesh.element_size_mm
     dtype = coords_mm.dtype
     shape = jnp.asarray(mesh.grid_shape, jnp.int32)
     xi = (coords_mm - mesh.origin_mm.astype(dtype)[None]) / h
     base = jnp.floor(xi).astype(jnp.int32)
-    offsets = jnp.asarray(
-        [[0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], jnp.int32
-    )
-    cand = jnp.clip(base[:, None, :] + offsets[None], 0, (shape - 1)[None, None])  # (vox, 7, 3)
-    lab = mesh.labels[cand[..., 0], cand[..., 1], cand[..., 2]]  # (vox, 7)
+    face = [[0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]
+    rest = [[a, b, c] for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1) if [a, b, c] not in face]
+    offsets = jnp.asarray(face + rest, jnp.int32)  # the 7 face candidates first, then the other 20
+    cand = jnp.clip(base[:, None, :] + offsets[None], 0, (shape - 1)[None, None])  # (vox, 27, 3)
+    lab = mesh.labels[cand[..., 0], cand[..., 1], cand[..., 2]]  # (vox, 27)
     gap = xi[:, None, :] - jnp.clip(xi[:, None, :], cand.astype(dtype), cand.astype(dtype) + 1.0)
-    dist = jnp.sum(gap**2, axis=-1) + jnp.arange(7, dtype=dtype)[None] * 1e-6  # ties: own cell first
+    dist = jnp.sum(gap**2, axis=-1) + jnp.arange(27, dtype=dtype)[None] * 1e-6  # ties: own cell first
     inside_box = jnp.all((xi >= -1.0) & (xi <= shape.astype(dtype)[None] + 1.0), axis=-1)
-    pick = jnp.argmin(jnp.where(lab > 0, dist, jnp.inf), axis=-1)
+    in_mesh = lab[:, :7] > 0
+    pick = jnp.argmin(jnp.where(in_mesh, dist[:, :7], jnp.inf), axis=-1)
+    if host_labels is not None:
+        host = jnp.isin(lab, jnp.asarray(host_labels, lab.dtype))
+        pick = jnp.where(jnp.any(host, axis=-1), jnp.argmin(jnp.where(host, dist, jnp.inf), axis=-1), pick)
     cell = jnp.take_along_axis(cand, pick[:, None, None], axis=1)[:, 0]
-    ok = inside_box & jnp.any(lab > 0, axis=-1)
+    ok = inside_box & jnp.any(in_mesh, axis=-1)
     r = jnp.clip(xi - cell.astype(dtype), 0.0, 1.0)
     corners = jnp.asarray(fe.CORNERS, jnp.int32)  # (8, 3)
     node = cell[:, None, :] + corners[None]  # (vox, 8, 3)
@@ -403,9 +416,14 @@ def _point_weights(
     return flat, grad, ok
 
 
-def point_cell_values(mesh: VoxelMesh, values: Array, coords_mm: Float[Array, "vox 3"]) -> Array:
-    """values[cell] of the element that holds each point (the element `strain_at_points` uses)."""
-    flat, _, _ = _point_weights(mesh, coords_mm)
+def point_cell_values(
+    mesh: VoxelMesh,
+    values: Array,
+    coords_mm: Float[Array, "vox 3"],
+    host_labels: tuple[int, ...] | None = TISSUE_LABELS,
+) -> Array:
+    """values[cell] of the element each point reads its strain from (the element `strain_at_points` uses)."""
+    flat, _, _ = _point_weights(mesh, coords_mm, host_labels)
     n1 = jnp.asarray(mesh.grid_shape, jnp.int32) + 1
     node = flat[:, 0]  # corner (0, 0, 0) of the point's cell
     i, rest = node // (n1[1] * n1[2]), node % (n1[1] * n1[2])
@@ -414,18 +432,23 @@ def point_cell_values(mesh: VoxelMesh, values: Array, coords_mm: Float[Array, "v
 
 
 def strain_at_points(
-    mesh: VoxelMesh, motion: Float[Array, "time 3 nx1 ny1 nz1"], coords_mm: Float[Array, "vox 3"]
+    mesh: VoxelMesh,
+    motion: Float[Array, "time 3 nx1 ny1 nz1"],
+    coords_mm: Float[Array, "vox 3"],
+    host_labels: tuple[int, ...] | None = TISSUE_LABELS,
 ) -> Float[Array, "vox time 3 3"]:
     """Green-Lagrange strain [-] at arbitrary points from the element shape functions (not the centroid).
 
-    F = I + sum_a u_a (x) grad N_a(x) with the trilinear N of the cube that holds the point. In a smoothed
-    mesh (`VoxelMesh.node_offset_mm`) the point keeps its natural coordinates in its grid cell and grad N
-    is taken on the moved cell (the point moves with the cell's boundary nodes, by < h / 2).
+    F = I + sum_a u_a (x) grad N_a(x) with the trilinear N of the cube the point reads (`_point_weights`):
+    by default the brain tissue (`TISSUE_LABELS`) nearest the point, so that a white-matter voxel in a CSF
+    or falx element reads the tissue's strain; `host_labels=None`: the cube that holds the point. In a
+    smoothed mesh (`VoxelMesh.node_offset_mm`) the point keeps its natural coordinates in its grid cell
+    and grad N is taken on the moved cell (the point moves with the cell's boundary nodes, by < h / 2).
 
     Raises (at run time): a point outside the mesh (farther than a face-adjacent outside cell).
     """
     dtype = motion.dtype
-    flat, grad, ok = _point_weights(mesh, coords_mm.astype(dtype))
+    flat, grad, ok = _point_weights(mesh, coords_mm.astype(dtype), host_labels)
     u = motion.reshape(*motion.shape[:2], -1)  # (time, 3, nodes)
     corner_u = u[:, :, flat]  # (time, 3, vox, 8)
     hgrad = jnp.einsum("tiva,vaj->ijvt", corner_u, grad)
@@ -683,5 +706,7 @@ class FEHeadModel(AbstractHeadModel):
     def strain_from_motion(
         self, motion: Float[Array, "time 3 nx1 ny1 nz1"], coords_mm: Float[Array, "vox 3"]
     ) -> Float[Array, "vox time 3 3"]:
-        """Green-Lagrange strain [-] at brain points (MNI RAS, mm) from a `motion` history."""
+        """Green-Lagrange strain [-] at brain points (MNI RAS, mm) from a `motion` history: the strain of
+        the brain tissue at (or, for a point in a CSF or falx element, beside) each point
+        (`strain_at_points`)."""
         return strain_at_points(self.mesh, motion, coords_mm)

@@ -125,13 +125,40 @@ def imported_strain_at(
     return out.reshape(idx.size, grid.size, 3, 3)
 
 
+def solve_impact(model, impact):
+    """`axojax.headmodel.motion` of one impact; a solve that stops (the FE brain's "diverged") is re-raised
+    as a ValueError naming the impact, its DAMAGE and what to do.
+
+    Raises:
+        ValueError: the head model's solve of `impact` stopped.
+    """
+    import jax
+
+    from axojax.headmodel import damage, motion
+
+    try:
+        u = motion(model, impact.t_s, impact.ang_acc_rad_s2)
+        return jax.block_until_ready(u)
+    except RuntimeError as err:  # equinox's runtime error of a failed check inside the jitted solve
+        lines = [ln.strip() for ln in str(err).splitlines() if "FEHeadModel:" in ln]
+        why = lines[0].split("EquinoxRuntimeError:")[-1].strip() if lines else str(err).splitlines()[0]
+        level = float(damage(model, impact))
+        raise ValueError(
+            f"impact {impact.name!r} (DAMAGE {level:.3f}): the tissue model's solve stopped ({why}). "
+            "The FE brain solves without an inverted element up to DAMAGE ~0.13-0.24 (4 mm) / 0.21-0.24 "
+            "(6 mm; docs/fe.md, 'Validation'); use tissue.model = 'reduced' for such impacts, or from Python "
+            "FEHeadModel(allow_inverted=True) with its inverted_points. The impacts before it are kept: "
+            "rerunning resumes."
+        ) from err
+
+
 def strain_function(
     config: RunConfig, names: list[str], brain, t_s: np.ndarray
 ) -> tuple[Callable[[Any, Any], Any], dict[str, Path]]:
     """The run's `(impact, coords_mm) -> E (V, T, 3, 3)` and the strain files it reads by impact name."""
     import jax.numpy as jnp
 
-    from axojax.headmodel import motion, strain_from_motion
+    from axojax.headmodel import strain_from_motion
 
     model = head_model_for(config)
     files = match_strain_files(config, names) if config.tissue_model == "import" else {}
@@ -144,7 +171,7 @@ def strain_function(
         if path is None:
             if impact.name not in solved:  # one solve per impact: the store asks chunk by chunk per impact
                 solved.clear()
-                solved[impact.name] = motion(model, impact.t_s, impact.ang_acc_rad_s2)
+                solved[impact.name] = solve_impact(model, impact)
             return strain_from_motion(model, solved[impact.name], coords_mm)
         if impact.name not in fields:  # one file at a time: the store asks chunk by chunk per impact
             fields.clear()

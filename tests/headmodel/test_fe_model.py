@@ -91,11 +91,32 @@ def test_point_outside_the_mesh_is_an_error(model, motion):
     i, j, k = np.argwhere(lab > 0)[0]  # lowest x: its -x face neighbour is outside
     assert lab[i - 1, j, k] == 0
     face = np.asarray(model.mesh.origin_mm) + (np.array([i, j, k]) + [0.0, 0.4, 0.7]) * H
-    e = np.asarray(strain_at_points(model.mesh, motion, jnp.asarray([face, face - [0.3 * H, 0, 0]])))
+    pts = jnp.asarray([face, face - [0.3 * H, 0, 0]])
+    e = np.asarray(strain_at_points(model.mesh, motion, pts, host_labels=None))
     assert np.max(np.abs(e[0])) > 0
     np.testing.assert_allclose(e[1], e[0], atol=1e-14)
     with pytest.raises(Exception, match="outside the head mesh"):
         strain_at_points(model.mesh, motion, jnp.asarray([face - [1.5 * H, 0, 0]])).block_until_ready()
+
+
+def test_point_in_a_csf_element_reads_the_tissue_beside_it(model, motion):
+    """A point in a CSF cell next to grey matter takes the grey matter's strain at the nearest point of
+    that cell (the shared face), not the CSF element's; with host_labels=None the CSF element's."""
+    lab = np.asarray(model.mesh.labels)
+    csf = np.argwhere((lab == 1) & (np.roll(lab, -1, axis=0) == 2))  # CSF with grey matter at +x
+    i, j, k = csf[len(csf) // 2]
+    origin = np.asarray(model.mesh.origin_mm)
+    p = origin + (np.array([i, j, k]) + [0.75, 0.5, 0.5]) * H  # 0.25 H from the shared face
+    q = origin + (np.array([i + 1, j, k]) + [1e-9, 0.5, 0.5]) * H  # the face, just inside the grey cell
+    e_p = np.asarray(strain_at_points(model.mesh, motion, jnp.asarray([p])))
+    e_q = np.asarray(strain_at_points(model.mesh, motion, jnp.asarray([q]), host_labels=None))
+    e_own = np.asarray(strain_at_points(model.mesh, motion, jnp.asarray([p]), host_labels=None))
+    scale = np.abs(e_q).max()
+    assert scale > 1e-4
+    np.testing.assert_allclose(e_p, e_q, atol=1e-9 * scale)
+    assert np.abs(e_own - e_p).max() > 1e-3 * scale  # the CSF element's own strain differs
+    # model.strain_from_motion and inverted_points use the same host cell
+    np.testing.assert_allclose(np.asarray(model.strain_from_motion(motion, jnp.asarray([p]))), e_p, atol=0)
 
 
 def test_cells_only_stresses_and_the_assembled_step(model, motion):
@@ -301,9 +322,15 @@ def test_mni_mesh_labels_and_anatomy(mni6):
     cell = np.floor((np.asarray(brain2.coords_mm) - np.asarray(mni6.origin_mm)) / 6.0).astype(int)
     inside = lab[cell[:, 0], cell[:, 1], cell[:, 2]] > 0
     assert inside.mean() > 0.998  # the rest lie in outside cells next to the mesh (its voxel surface)
-    from axojax.headmodel._fe_model import _point_weights
+    from axojax.headmodel._fe_model import _point_weights, point_cell_values
 
     assert bool(jnp.all(_point_weights(mni6, jnp.asarray(brain2.coords_mm))[2]))
+    # some white-matter voxels fall in CSF (ventricle) or falx elements of the 6 mm mesh; every voxel
+    # reads its strain from a grey- or white-matter element
+    host = lab[cell[:, 0], cell[:, 1], cell[:, 2]]
+    assert np.sum((host == 1) | (host == 4)) > 50
+    read = np.asarray(point_cell_values(mni6, mni6.labels, jnp.asarray(brain2.coords_mm)))
+    assert set(np.unique(read)) <= {2, 3}
 
 
 def test_label_nifti_round_trip_and_bad_files(mni6, tmp_path):
