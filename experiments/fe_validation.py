@@ -156,15 +156,16 @@ def main(argv=None) -> int:
     print(
         f"{len(ok)} of {len(rows)} pulses solved; diverged at DAMAGE {[round(r['damage'], 3) for r in rows if r['mps95'] is None]}"
     )
-    if len(ok) < 2:
-        print("fewer than 2 pulses solved: no correlation to report")
+
+    def write_out(pearson_r, slope):
         if args.out:
             with open(args.out, "w") as f:
-                json.dump(
-                    {"element_size_mm": args.element_size, "pearson_r": None, "slope": None, "rows": rows},
-                    f,
-                    indent=1,
-                )
+                out = {"element_size_mm": args.element_size, "pearson_r": pearson_r, "slope": slope}
+                json.dump({**out, "rows": rows}, f, indent=1)
+
+    if len(ok) < 2:
+        print("fewer than 2 pulses solved: no correlation to report")
+        write_out(None, None)
         return 0
     x = np.array([r["damage"] for r in ok])
     y = np.array([r["mps95"] for r in ok])
@@ -186,13 +187,7 @@ def main(argv=None) -> int:
         print(
             f"  {rr['peak_rad_s2']:6.0f} rad/s^2 {rr['duration_ms']:5.1f} ms axis {np.round(rr['axis'], 2)}: {ratio[k]:.2f}"
         )
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(
-                {"element_size_mm": args.element_size, "pearson_r": r, "slope": slope, "rows": rows},
-                f,
-                indent=1,
-            )
+    write_out(r, slope)
     return 0
 
 
