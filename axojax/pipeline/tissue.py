@@ -139,9 +139,11 @@ def solve_impact(model, impact):
     try:
         u = motion(model, impact.t_s, impact.ang_acc_rad_s2)
         return jax.block_until_ready(u)
-    except RuntimeError as err:  # equinox's runtime error of a failed check inside the jitted solve
-        lines = [ln.strip() for ln in str(err).splitlines() if "FEHeadModel:" in ln]
-        why = lines[0].split("EquinoxRuntimeError:")[-1].strip() if lines else str(err).splitlines()[0]
+    except RuntimeError as err:
+        if type(err).__name__ != "EquinoxRuntimeError":  # not a failed check of the solve (e.g. memory)
+            raise
+        lines = [ln for ln in str(err).splitlines() if "EquinoxRuntimeError:" in ln]
+        why = lines[0].split("EquinoxRuntimeError:")[-1].strip() if lines else "a failed check"
         level = float(damage(model, impact))
         raise ValueError(
             f"impact {impact.name!r} (DAMAGE {level:.3f}): the tissue model's solve stopped ({why}). "

@@ -40,6 +40,13 @@ def test_a_stopped_solve_names_the_impact(monkeypatch):
     assert "'hit_07'" in msg and f"DAMAGE {level:.3f}" in msg
     assert "an element inverted" in msg and "tissue.model = 'reduced'" in msg and "resumes" in msg
 
+    def out_of_memory(model, t_s, acc):
+        raise RuntimeError("RESOURCE_EXHAUSTED: out of memory")
+
+    monkeypatch.setattr(axojax.headmodel, "motion", out_of_memory)
+    with pytest.raises(RuntimeError, match="RESOURCE_EXHAUSTED"):  # other failures pass through unchanged
+        solve_impact(ReducedHeadModel(), imp)
+
 
 def test_the_fe_tissue_model_of_a_run():
     model = head_model_for(RunConfig(tissue_model="fe", element_size_mm=6.0))
