@@ -22,6 +22,7 @@ import numpy as np
 from axojax.brain import default_brain
 from axojax.headmodel import FEHeadModel, ReducedHeadModel, damage, max_principal_strain, motion
 from axojax.headmodel import _fe_solver as fe
+from axojax.headmodel._fe_model import point_cell_values
 from axojax.pipeline.config import RunConfig
 from axojax.pipeline.impacts import synthetic_impact_list
 
@@ -89,7 +90,8 @@ def main() -> None:
         mps, ef = peaks(e, fdir, fw)
         mps_r, ef_r = peaks(strain_red(imp.t_s, imp.ang_acc_rad_s2), fdir, fw)
         first, idx = first_inversion(model, u)
-        wm_bad = int(np.asarray(model.inverted_points(u, xyz)).sum())
+        # the voxels `model.inverted_points` flags, from the same scan (the cells with a first inversion)
+        wm_bad = int(np.asarray(point_cell_values(model.mesh, jnp.asarray(first >= 0), xyz)).sum())
         row = {
             "name": name,
             "damage": round(float(damage(reduced, imp)), 3),
