@@ -5,6 +5,9 @@ Layout of a store directory (no dependency beyond numpy):
     manifest.json      format, version, quantity, shapes, chunking, impact names, metadata
     t_s.npy (T,), coords_mm.npy (V, 3), cube_id.npy (V,)
     impact00000_chunk00000.npy, ...    one float32 (n_chunk_voxels, T) array per impact and chunk
+    impact00000_chunk00000_excluded.npy, ...   bool (n_chunk_voxels,): voxels whose profile the head
+        model flagged as not the brain's (e.g. in an FE element that inverted); only where some are,
+        written before its chunk
 
 Every file is written to a temporary name and moved into place with `os.replace`, so a chunk file
 either is complete or does not exist; reopening a partly written store (`ProfileDataset.create` with
@@ -25,7 +28,7 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .. import _validate, parallel
 from .._units import MAX_PLAUSIBLE_DURATION_S as MAX_PLAUSIBLE_DURATION_S
@@ -326,6 +329,37 @@ class ProfileDataset:
         """The whole dataset (n_impacts, V, T) in memory [-]; for small stores."""
         return np.stack([self.read_impact(i) for i in range(self.shape[0])], axis=0)
 
+    def excluded_path(self, impact: int | str, chunk: int) -> Path:
+        """File of one (impact, voxel chunk)'s excluded-voxel flags."""
+        chunk_file = self.chunk_path(impact, chunk)
+        return chunk_file.with_name(chunk_file.stem + "_excluded.npy")
+
+    def write_excluded(self, impact: int | str, chunk: int, flags: Bool[ArrayLike, " vox"]) -> None:
+        """Record which voxels of a chunk the head model flagged (their profile is not the brain's, e.g.
+        they lie in an FE element that inverted); atomic, and only a file where some are flagged. Write it
+        before the chunk: a chunk on disk then always has its flags."""
+        sl = self.chunk_slice(chunk)
+        arr = np.asarray(flags, dtype=bool)
+        if arr.shape != (sl.stop - sl.start,):
+            raise ValueError(
+                f"{self.excluded_path(impact, chunk)}: flags need shape {(sl.stop - sl.start,)}, "
+                f"got {arr.shape}"
+            )
+        path = self.excluded_path(impact, chunk)
+        if arr.any():
+            _atomic_save_npy(path, arr)
+        else:
+            path.unlink(missing_ok=True)
+
+    def excluded(self, impact: int | str) -> np.ndarray:
+        """Flags (V,) of the voxels whose profile of this impact is excluded (see `write_excluded`);
+        all False where the head model flagged none."""
+        parts = []
+        for c in range(self.n_chunks):
+            sl, path = self.chunk_slice(c), self.excluded_path(impact, c)
+            parts.append(np.load(path) if path.is_file() else np.zeros(sl.stop - sl.start, bool))
+        return np.concatenate(parts).astype(bool)
+
 
 # --- builder
 # ----------------------------------------------------------------------------------------------
@@ -376,6 +410,7 @@ def build_profiles(
     chunk_voxels: int = DEFAULT_CHUNK_VOXELS,
     metadata: Mapping[str, Mapping[str, Any]] | None = None,
     quantity: Quantity = "fiber_strain",
+    excluded_fn: Callable[[Any, Float[Array, "vox 3"]], Bool[ArrayLike, " vox"]] | None = None,
 ) -> ProfileDataset:
     """Fiber strain profiles of every impact on every white-matter voxel, written to a store.
 
@@ -404,6 +439,10 @@ def build_profiles(
         chunk_voxels: voxels per strain_fn call and per chunk file.
         metadata: optional JSON-serialisable dict per impact name.
         quantity: store eps_f ("fiber_strain") or lambda - 1 ("fiber_stretch_minus_one").
+        excluded_fn: (impact, coords_mm) -> flags (chunk_voxels,) of the points whose strain the head
+            model does not vouch for (e.g. `FEHeadModel.inverted_points` of a solve with inverted
+            elements), called after `strain_fn` on the same chunk; stored with
+            `ProfileDataset.write_excluded` before the chunk. None: nothing is flagged.
 
     Returns:
         The complete `ProfileDataset`.
@@ -452,6 +491,14 @@ def build_profiles(
                 ),
                 mesh=mesh,
             )
+            if excluded_fn is not None:
+                flags = np.asarray(excluded_fn(impact, coords[pad]), bool)
+                if flags.shape != (size,):
+                    raise ValueError(
+                        f"{store_dir}: impact {name!r} chunk {c}: excluded_fn gave shape {flags.shape}, "
+                        f"expected ({size},)"
+                    )
+                dataset.write_excluded(i, c, flags[:n])
             dataset.write_chunk(i, c, np.asarray(eps)[:n])
     parallel.sync_processes("axojax.fiberstrain.built")
     return dataset

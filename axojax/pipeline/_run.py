@@ -110,6 +110,13 @@ def run(
             "window_ms": window_ms,
             "kinematics": kinematics,
         },
+        "tissue": {
+            "model": config.tissue_model,
+            # voxels whose profile the store excludes (in an FE element that inverted), by impact
+            "excluded_voxels": {
+                name: int(n) for name in dataset.impact_names if (n := dataset.excluded(name).sum())
+            },
+        },
         "sampling": {
             "n_candidates_per_impact": int(sel["n_candidates_per_impact"]),
             "n_train_selected": int(sel["train_voxel"].size),
@@ -154,8 +161,17 @@ def _maps(out: Path, config: RunConfig, model, impacts, held_name: str, brain, d
 
     def one(name, folder=None, figure=None):
         profiles = np.asarray(dataset.read_impact(names.index(name))) if from_store else None
+        excluded = dataset.excluded(names.index(name)) if from_store else None
         return stage_maps(
-            out, model, impacts[name], brain, head_model=head, profiles=profiles, folder=folder, figure=figure
+            out,
+            model,
+            impacts[name],
+            brain,
+            head_model=head,
+            profiles=profiles,
+            folder=folder,
+            figure=figure,
+            excluded=excluded,
         )
 
     report = one(held_name)

@@ -87,6 +87,9 @@ class RunConfig:
         tissue_model: tissue strain per impact: "reduced" (`axojax.headmodel.ReducedHeadModel`),
             "fe" (`axojax.headmodel.FEHeadModel`) or "import" (one strain file per impact).
         element_size_mm: element size of the FE head model [mm].
+        inverted_elements: "fe": what a solve in which an element inverts does: "exclude" (the solve
+            finishes; the voxels in an inverted element are flagged in the profile store, left out of
+            sampling and the worst-case set and marked in the maps) or "stop" (the run stops there).
         strain_files: "import": file pattern with `{name}` (the impact's name), `{stem}` (its
             file's stem) and `{index}` (its index in the file), e.g. "strain/{name}.nii.gz".
         strain_fallback: "import": what an impact without a strain file gets ("none": an error,
@@ -133,6 +136,7 @@ class RunConfig:
     max_damage_loss_pct: float = 1.0
     tissue_model: str = "reduced"
     element_size_mm: float = 4.0
+    inverted_elements: str = "exclude"
     strain_files: str = ""
     strain_fallback: str = "none"
     brain_mask: str = ""
@@ -200,6 +204,7 @@ class RunConfig:
             "kinematics_filter": FILTERS,
             "map_impacts": ("held_out", "all"),
             "strain_fallback": ("none", "reduced"),
+            "inverted_elements": ("exclude", "stop"),
             "fibers_convention": ("fsl", "voxel", "world"),
         }
         for name, allowed in choices.items():
@@ -301,6 +306,7 @@ SECTIONS: dict[str, dict[str, str]] = {
     "tissue": {
         "model": "tissue_model",
         "element_size_mm": "element_size_mm",
+        "inverted": "inverted_elements",
         "strain": "strain_files",
         "fallback": "strain_fallback",
     },
@@ -504,6 +510,8 @@ max_damage_loss_pct = 1.0   # DAMAGE a window may lose against the full record
 [tissue]
 model = "reduced"           # reduced | fe | import
 element_size_mm = 4.0       # fe: element size
+inverted = "exclude"        # fe: a solve in which an element inverts: exclude (finish; its voxels are
+                            # flagged, left out of sampling, marked in the maps) | stop
 strain = ""                 # import: one file per impact, e.g. "strain/{name}.nii.gz" ({name},
                             # {stem}, {index}); NIfTI (x,y,z,t,6), NPZ, or an LS-DYNA d3plot
 fallback = "none"           # import: impacts without a strain file: none (error) | reduced

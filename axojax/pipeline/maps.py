@@ -6,6 +6,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ._files import log
 
 
@@ -28,6 +30,7 @@ def stage_maps(
     profiles=None,
     folder: Path | None = None,
     figure: Path | None = None,
+    excluded=None,
 ) -> dict[str, Any]:
     """Surrogate maps of one impact on every voxel -> NIfTI maps, summary (with per-tract results), figures on
     the brain, viewer page (folder/index.html).
@@ -43,6 +46,9 @@ def stage_maps(
             strain); None: computed with `head_model`.
         folder: where the maps go (default DIR/maps).
         figure: slice figure path (default DIR/figures/map_slices.png).
+        excluded: flags (V,) of voxels whose profiles the store excludes (`ProfileDataset.excluded`: in
+            an FE element that inverted); where any is, they are written as folder/excluded.nii.gz (1 =
+            excluded) and counted in the report; their values stay in the maps and the summary.
     """
     from axojax.headmodel import ReducedHeadModel
     from axojax.surrogate import OutOfDistributionWarning
@@ -68,6 +74,14 @@ def stage_maps(
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     paths = write_maps(folder, brain, res.values)
+    n_excluded = 0 if excluded is None else int(np.sum(excluded))
+    if n_excluded:
+        flags = np.asarray(excluded, np.float32)[:, None]
+        paths.update(write_maps(folder, brain, flags, names=("excluded",)))
+        log(
+            f"maps: {n_excluded} of {brain.n_voxels} voxels lie in an FE element that inverted "
+            f"({folder / 'excluded.nii.gz'}); their values are not the brain's"
+        )
     report = {
         "impact": name,
         "files": {k: str(v) for k, v in paths.items()},
@@ -76,6 +90,7 @@ def stage_maps(
         "first_call": _timing(res),
         "warm": _timing(warm),
         "summary": summary(res.values, brain, ood=res.ood),
+        "n_excluded": n_excluded,  # voxels in an FE element that inverted (maps/excluded.nii.gz)
     }
     tracts, files, notes = brain_results(  # figures on the MNI T1, maps/index.html, per-tract results
         res.values,

@@ -27,7 +27,7 @@ def stage_profiles(out: Path, config: RunConfig, brain, impacts: dict[str, Any],
     from axojax.fiberstrain import build_profiles
 
     t_s = np.asarray(next(iter(impacts.values())).t_s, np.float64)
-    strain_fn, files = strain_function(config, list(impacts), brain, t_s)
+    strain_fn, files, excluded_fn = strain_function(config, list(impacts), brain, t_s)
     if on_files is not None and files:
         on_files(list(files.values()))
     meta = {name: impact_metadata(imp) for name, imp in impacts.items()}
@@ -35,4 +35,14 @@ def stage_profiles(out: Path, config: RunConfig, brain, impacts: dict[str, Any],
         meta[name]["strain_file"] = str(path)
     source = config.tissue_model + (f" ({len(files)} imported)" if files else "")
     log(f"profiles: {len(impacts)} impacts x {brain.n_voxels} voxels x {t_s.size} samples, tissue {source}")
-    return build_profiles(strain_fn, impacts, brain, out / "profiles", t_s=t_s, metadata=meta)
+    dataset = build_profiles(
+        strain_fn, impacts, brain, out / "profiles", t_s=t_s, metadata=meta, excluded_fn=excluded_fn
+    )
+    for name in impacts if excluded_fn is not None else ():
+        n = int(dataset.excluded(name).sum())
+        if n:
+            log(
+                f"profiles: impact {name!r}: {n} of {brain.n_voxels} voxels lie in an FE element that "
+                "inverted; they are left out of sampling and marked in the maps"
+            )
+    return dataset

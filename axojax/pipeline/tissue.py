@@ -20,7 +20,8 @@ def head_model_for(config: RunConfig):
     """The `axojax.headmodel.AbstractHeadModel` of `config.tissue_model`.
 
     "reduced" and "import" (for impacts without a strain file when `strain_fallback` is "reduced")
-    give `ReducedHeadModel()`; "fe" gives `FEHeadModel(element_size_mm=config.element_size_mm)`.
+    give `ReducedHeadModel()`; "fe" gives `FEHeadModel(element_size_mm=config.element_size_mm)`,
+    with `allow_inverted` when `config.inverted_elements` is "exclude".
 
     Raises:
         ValueError: "fe" in a version without `axojax.headmodel.FEHeadModel`.
@@ -33,7 +34,9 @@ def head_model_for(config: RunConfig):
                 "tissue model 'fe' is not available in this version (no axojax.headmodel.FEHeadModel); "
                 "use tissue.model = 'reduced' or 'import'"
             ) from err
-        return FEHeadModel(element_size_mm=config.element_size_mm)
+        return FEHeadModel(
+            element_size_mm=config.element_size_mm, allow_inverted=config.inverted_elements == "exclude"
+        )
     from axojax.headmodel import ReducedHeadModel
 
     return ReducedHeadModel()
@@ -145,19 +148,25 @@ def solve_impact(model, impact):
         lines = [ln for ln in str(err).splitlines() if "EquinoxRuntimeError:" in ln]
         why = lines[0].split("EquinoxRuntimeError:")[-1].strip() if lines else "a failed check"
         level = float(damage(model, impact))
+        advice = (
+            "The FE brain solves without an inverted element up to DAMAGE ~0.12-0.24 (4 mm) / 0.21-0.24 "
+            "(6 mm; docs/fe.md, 'Validation'); set tissue.inverted = 'exclude' to finish such solves and "
+            "leave the voxels in inverted elements out, or use tissue.model = 'reduced'."
+            if "inverted" in why
+            else "Use tissue.model = 'reduced' for this impact, or check its kinematics (units, spikes)."
+        )
         raise ValueError(
             f"impact {impact.name!r} (DAMAGE {level:.3f}): the tissue model's solve stopped ({why}). "
-            "The FE brain solves without an inverted element up to DAMAGE ~0.13-0.24 (4 mm) / 0.21-0.24 "
-            "(6 mm; docs/fe.md, 'Validation'); use tissue.model = 'reduced' for such impacts, or from Python "
-            "FEHeadModel(allow_inverted=True) with its inverted_points. The impacts before it are kept: "
-            "rerunning resumes."
+            f"{advice} The impacts before it are kept: rerunning resumes."
         ) from err
 
 
 def strain_function(
     config: RunConfig, names: list[str], brain, t_s: np.ndarray
-) -> tuple[Callable[[Any, Any], Any], dict[str, Path]]:
-    """The run's `(impact, coords_mm) -> E (V, T, 3, 3)` and the strain files it reads by impact name."""
+) -> tuple[Callable[[Any, Any], Any], dict[str, Path], Callable[[Any, Any], Any] | None]:
+    """The run's `(impact, coords_mm) -> E (V, T, 3, 3)`, the strain files it reads by impact name, and
+    (FE with `inverted_elements` "exclude", else None) `(impact, coords_mm) -> flags (V,)` of the points
+    in an element that inverted in the impact's solve (`FEHeadModel.inverted_points`)."""
     import jax.numpy as jnp
 
     from axojax.headmodel import strain_from_motion
@@ -168,17 +177,24 @@ def strain_function(
     fields: dict[str, Any] = {}
     solved: dict[str, Any] = {}
 
+    def motion_of(impact):
+        if impact.name not in solved:  # one solve per impact: the store asks chunk by chunk per impact
+            solved.clear()
+            solved[impact.name] = solve_impact(model, impact)
+        return solved[impact.name]
+
     def strain_fn(impact, coords_mm):
         path = files.get(impact.name)
         if path is None:
-            if impact.name not in solved:  # one solve per impact: the store asks chunk by chunk per impact
-                solved.clear()
-                solved[impact.name] = solve_impact(model, impact)
-            return strain_from_motion(model, solved[impact.name], coords_mm)
+            return strain_from_motion(model, motion_of(impact), coords_mm)
         if impact.name not in fields:  # one file at a time: the store asks chunk by chunk per impact
             fields.clear()
             fields[impact.name] = load_strain_file(path)
         e = imported_strain_at(fields[impact.name], path, np.asarray(coords_mm), t_s, voxel_mm)
         return jnp.asarray(e, jnp.float32)
 
-    return strain_fn, files
+    def excluded_fn(impact, coords_mm):
+        return model.inverted_points(motion_of(impact), jnp.asarray(coords_mm))
+
+    flags = config.tissue_model == "fe" and config.inverted_elements == "exclude"
+    return strain_fn, files, (excluded_fn if flags else None)

@@ -38,10 +38,13 @@ def cube_segments(cube_ids: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.partial(jax.jit, static_argnames=("n_cubes",))
-def _stratify_segments(profiles, seg, *, n_cubes):
-    """profiles (V, T), seg (V,) in 0..C-1 -> (candidates (C, T), voxel index (C,))."""
+def _stratify_segments(profiles, seg, keep=None, *, n_cubes):
+    """profiles (V, T), seg (V,) in 0..C-1 -> (candidates (C, T), voxel index (C,)). With `keep` (V,)
+    bool, a voxel not kept stands for its cube only when none of the cube's voxels is kept."""
     n_vox = profiles.shape[0]
     peak = jnp.max(jnp.abs(profiles), axis=-1)
+    if keep is not None:
+        peak = jnp.where(keep, peak, -1.0)  # peaks are >= 0
     best = jax.ops.segment_max(peak, seg, num_segments=n_cubes)
     vox = jnp.arange(n_vox, dtype=jnp.int32)
     is_best = peak == best[seg]

@@ -29,7 +29,8 @@ class SamplingResult:
         coverage: kept set vs. the stratified candidate pool of the training impacts.
         train_impacts: training impact names, in the order gone through.
         held_out: the held-out impact name.
-        n_candidates_per_impact: stratified candidates per impact (the non-empty cubes).
+        n_candidates_per_impact: stratified candidates per impact (the non-empty cubes; an impact
+            with excluded voxels can have fewer, see `_candidates`).
         n_tail: kept profiles added by the severity pass (0 without one); they are the last
             `n_tail` rows of `selection`.
         tail_peak_strain: peak |strain| [-] above which a candidate belongs to the severity
@@ -50,10 +51,16 @@ class SamplingResult:
 
 
 def _candidates(dataset: ProfileDataset, name: str, seg, n_cubes: int):
+    """One candidate per cube of one impact; voxels the store flags as excluded (`ProfileDataset.excluded`,
+    e.g. in an FE element that inverted) are never candidates (a cube with only such voxels has none)."""
     profiles = jnp.asarray(dataset.read_impact(name))  # one impact (V, T) in memory
     check_profiles(profiles, f"{dataset.store_dir}: impact {name!r}", 2)
-    cand, vox = _stratify_segments(profiles, seg, n_cubes=n_cubes)
-    return cand, vox
+    excluded = dataset.excluded(name)
+    if not excluded.any():
+        return _stratify_segments(profiles, seg, n_cubes=n_cubes)
+    cand, vox = _stratify_segments(profiles, seg, jnp.asarray(~excluded), n_cubes=n_cubes)
+    ok = ~excluded[np.asarray(vox)]
+    return cand[ok], vox[ok]
 
 
 def select_from_dataset(

@@ -108,6 +108,44 @@ def test_resume_after_partial_write(tmp_path, tiny_brain):
         build_profiles(uniaxial_strain_fn, IMPACTS, tiny_brain, store, t_s=T_S, chunk_voxels=8)
 
 
+def test_excluded_voxels_are_stored_with_their_chunk_and_survive_a_resume(tmp_path, tiny_brain):
+    """A head model's flags (e.g. FE points in an inverted element) are written before each chunk, read back
+    per impact, and rewritten with the chunk when a killed build resumes."""
+    store = tmp_path / "profiles"
+    coords = np.asarray(tiny_brain.coords_mm)
+    flagged = {"nfl_01": np.zeros(tiny_brain.n_voxels, bool), "lab_7": coords[:, 0] + coords[:, 1] > 5.0}
+
+    def flags_fn(impact, coords_mm):
+        c = np.asarray(coords_mm)
+        return np.zeros(c.shape[0], bool) if impact["peak"] < 0.05 else c[:, 0] + c[:, 1] > 5.0
+
+    ds = build_profiles(
+        uniaxial_strain_fn, IMPACTS, tiny_brain, store, t_s=T_S, chunk_voxels=16, excluded_fn=flags_fn
+    )
+    assert 0 < flagged["lab_7"].sum() < tiny_brain.n_voxels
+    for name, expect in flagged.items():
+        np.testing.assert_array_equal(ProfileDataset.open(store).excluded(name), expect)
+    assert not list(store.glob("impact00000_*_excluded.npy"))  # no file where nothing is flagged
+    np.testing.assert_allclose(ds.to_array(), expected_profiles(tiny_brain, IMPACTS), atol=1e-6)
+    for c in range(ds.n_chunks):  # a kill lost lab_7's chunks and flags
+        ds.chunk_path("lab_7", c).unlink()
+        ds.excluded_path("lab_7", c).unlink(missing_ok=True)
+    ds = build_profiles(
+        uniaxial_strain_fn, IMPACTS, tiny_brain, store, t_s=T_S, chunk_voxels=16, excluded_fn=flags_fn
+    )
+    np.testing.assert_array_equal(ds.excluded("lab_7"), flagged["lab_7"])
+    with pytest.raises(ValueError, match="excluded_fn gave shape"):
+        build_profiles(
+            uniaxial_strain_fn,
+            IMPACTS,
+            tiny_brain,
+            tmp_path / "other",
+            t_s=T_S,
+            chunk_voxels=16,
+            excluded_fn=lambda impact, c: np.zeros(3, bool),
+        )
+
+
 def test_stretch_quantity(tmp_path, tiny_brain):
     ds = build_profiles(
         uniaxial_strain_fn,

@@ -1,5 +1,7 @@
 """Stage 1b (tissue): the head model a run picks, and a tissue solve that stops names its impact."""
 
+from types import SimpleNamespace
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
@@ -39,6 +41,16 @@ def test_a_stopped_solve_names_the_impact(monkeypatch):
     msg = str(info.value)
     assert "'hit_07'" in msg and f"DAMAGE {level:.3f}" in msg
     assert "an element inverted" in msg and "tissue.model = 'reduced'" in msg and "resumes" in msg
+    assert "tissue.inverted = 'exclude'" in msg
+
+    @eqx.filter_jit
+    def non_finite(model, t_s, acc):
+        return eqx.error_if(acc, jnp.any(acc > 0), "FEHeadModel: the explicit solve diverged (NaN/inf)")
+
+    monkeypatch.setattr(axojax.headmodel, "motion", non_finite)
+    with pytest.raises(ValueError, match=r"NaN/inf\).*check its kinematics") as info:
+        solve_impact(ReducedHeadModel(), imp)
+    assert "tissue.inverted" not in str(info.value)  # excluding elements cannot help a divergence
 
     def out_of_memory(model, t_s, acc):
         raise RuntimeError("RESOURCE_EXHAUSTED: out of memory")
@@ -49,7 +61,41 @@ def test_a_stopped_solve_names_the_impact(monkeypatch):
 
 
 def test_the_fe_tissue_model_of_a_run():
-    model = head_model_for(RunConfig(tissue_model="fe", element_size_mm=6.0))
+    model = head_model_for(RunConfig(tissue_model="fe", element_size_mm=6.0, inverted_elements="stop"))
     assert isinstance(model, axojax.headmodel.FEHeadModel) and model.mesh.element_size_mm == 6.0
-    assert not model.allow_inverted  # a run never uses strain from inverted elements
+    assert not model.allow_inverted  # "stop": the solve stops at the first inverted element
+    assert head_model_for(RunConfig(tissue_model="fe", element_size_mm=6.0)).allow_inverted  # "exclude"
     assert isinstance(head_model_for(RunConfig()), ReducedHeadModel)
+
+
+class _FlaggingModel(eqx.Module):
+    """Stands in for an FE brain whose solve inverted the elements under x > 0."""
+
+    def inverted_points(self, motion, coords_mm):
+        return coords_mm[:, 0] > 0.0
+
+
+def test_fe_exclude_flags_the_points_of_the_solved_motion(monkeypatch):
+    """With tissue.inverted = 'exclude' the run's flags come from the same (cached) solve as its strain."""
+    import axojax.pipeline.tissue as tissue
+
+    solves = []
+
+    def solve(model, impact):
+        solves.append(impact.name)
+        return jnp.zeros((3, 3, 2, 2, 2))
+
+    monkeypatch.setattr(tissue, "head_model_for", lambda config: _FlaggingModel())
+    monkeypatch.setattr(tissue, "solve_impact", solve)
+    zero_strain = lambda m, u, c: jnp.zeros((c.shape[0], 3, 3, 3))  # noqa: E731
+    monkeypatch.setattr(axojax.headmodel, "strain_from_motion", zero_strain)
+    imp = half_sine_pulse(3000.0, 10.0, (0.0, 0.0, 1.0), window_ms=3.0, name="hit")
+    coords = jnp.asarray([[-1.0, 0.0, 0.0], [2.0, 0.0, 0.0]])
+    t_s = np.asarray(imp.t_s)
+    brain = SimpleNamespace(voxel_size_mm=(2.0, 2.0, 2.0))
+    strain_fn, _, excluded_fn = tissue.strain_function(RunConfig(tissue_model="fe"), ["hit"], brain, t_s)
+    assert strain_fn(imp, coords).shape == (2, 3, 3, 3)
+    np.testing.assert_array_equal(np.asarray(excluded_fn(imp, coords)), [False, True])
+    assert solves == ["hit"]  # one solve for the strain and the flags
+    for config in (RunConfig(tissue_model="fe", inverted_elements="stop"), RunConfig()):
+        assert tissue.strain_function(config, ["hit"], brain, t_s)[2] is None

@@ -47,6 +47,32 @@ def test_round_trip_matches_array_pipeline(store):
     np.testing.assert_array_equal(res.held_out_voxels, hv)
 
 
+def test_excluded_voxels_are_never_sampled(store):
+    """Voxels the store excludes (an FE element inverted) are neither training candidates nor in the
+    worst-case set; a cube whose voxels are all excluded has no candidate, the others pick among the rest."""
+    ds, data = store
+    cube = np.asarray(ds.cube_id)
+    excluded = np.zeros((4, 48), bool)
+    for i in range(4):  # each impact's largest-peak voxel of every cube, and all of cube 5
+        cands, vox = stratify(data[i], cube)
+        excluded[i, np.asarray(vox)] = True
+        excluded[i, cube == 5] = True
+    for i, name in enumerate(ds.impact_names):
+        for c in range(ds.n_chunks):
+            ds.write_excluded(name, c, excluded[i, ds.chunk_slice(c)])
+    res = select_from_dataset(ds, ["a", "b", "c"], "held", threshold=0.99, n_worst=5)
+    impact = np.asarray(res.selection.impact)
+    voxel = np.asarray(res.selection.voxel)
+    assert not excluded[impact, voxel].any()
+    assert not excluded[3, np.asarray(res.worst_case.voxel)].any()
+    assert not excluded[3, np.asarray(res.held_out_voxels)].any()
+    assert res.coverage.n_pool == 3 * 11 and np.asarray(res.held_out_voxels).size == 11
+    keep = ~excluded[0]
+    peak = np.abs(data[0]).max(axis=-1)
+    for v in voxel[impact == 0]:  # the cube's largest peak among its voxels not excluded
+        assert peak[v] == peak[keep & (cube == cube[v])].max()
+
+
 def test_threshold_search_from_store(store):
     ds, _ = store
     res = select_from_dataset(ds, ["a", "b", "c"], "held", n=10, exact=True, n_worst=3)
