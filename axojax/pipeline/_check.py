@@ -14,8 +14,15 @@ def check_config(out: Path, config: RunConfig) -> None:
     path = out / "config.json"
     new = config.to_dict()
     if path.exists():
-        # a key an older axojax did not write holds its default (the same run)
-        defaults = RunConfig().to_dict()
+        # a key an older axojax did not write holds its default then (the same run): the tissue model
+        # became a key with "reduced" and 4 mm (the default became "fe" at 6 mm later); an FE run from
+        # before tissue.inverted stopped at its first inverted element, which "exclude" resumes past
+        defaults = {
+            **RunConfig().to_dict(),
+            "tissue_model": "reduced",
+            "element_size_mm": 4.0,
+            "inverted_elements": new["inverted_elements"],
+        }
         old = {**defaults, **json.loads(path.read_text())}
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         if diff:

@@ -38,6 +38,47 @@ def _brain_of(meta: dict[str, Any], out: Path):
     return load_run_brain(config, out / "brain")
 
 
+def _head_model_of(meta: dict[str, Any]):
+    """The head model the surrogate's training profiles came from (its metadata): `FEHeadModel` at the run's
+    element size, finishing solves in which elements invert (`tissue.inverted` "exclude"; the voxels in them
+    are flagged), for a run with tissue "fe"; else (reduced, imported strain, older checkpoints)
+    `ReducedHeadModel()`."""
+    if meta.get("tissue_model") == "fe":
+        from axojax.headmodel import FEHeadModel
+
+        return FEHeadModel(element_size_mm=float(meta.get("element_size_mm", 4.0)), allow_inverted=True)
+    from axojax.headmodel import ReducedHeadModel
+
+    return ReducedHeadModel()
+
+
+def _fe_maps(model, head, impacts, brain, chunk_voxels: int = 8192):
+    """(`WholeBrainResult`, excluded flags (V,)) of each FE impact: one solve, the flags of the voxels in an
+    element that inverted (`FEHeadModel.inverted_points`), profiles by voxel chunk with the flagged ones
+    set to 0 (as the run's store holds them: an inverted element's strain is not the brain's), surrogate."""
+    import equinox as eqx
+    import jax.numpy as jnp
+    import numpy as np
+
+    from axojax.wholebrain import predict_maps
+    from axojax.wholebrain._profiles import chunk_fiber_strain
+
+    profiles_of = eqx.filter_jit(chunk_fiber_strain)
+    coords = np.asarray(brain.coords_mm, np.float32)
+    dirs, weights = np.asarray(brain.fiber_dir, np.float32), np.asarray(brain.fiber_weight, np.float32)
+    for impact in impacts:
+        u = head.motion(jnp.asarray(impact.t_s), jnp.asarray(impact.ang_acc_rad_s2))
+        flags = np.asarray(head.inverted_points(u, jnp.asarray(coords)))
+        parts = [
+            np.asarray(
+                profiles_of(head, u, *(jnp.asarray(a[i : i + chunk_voxels]) for a in (coords, dirs, weights)))
+            )
+            for i in range(0, coords.shape[0], chunk_voxels)  # chunks of voxels, each vectorised
+        ]
+        profiles = np.where(flags[:, None], 0.0, np.concatenate(parts)).astype(np.float32)
+        yield predict_maps(model, profiles, name=impact.name), flags
+
+
 def _row(name: str, res, summ: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {"name": name, **extra}
     for out_name, o in summ["outputs"].items():
@@ -64,8 +105,9 @@ def predict(
     single_folder: bool = False,
     figures: bool | None = None,
 ) -> dict[str, Any]:
-    """Maps of every impact of `impacts` (kinematics through the reduced head model) or of every strain
-    field of `strain`, with one table.
+    """Maps of every impact of `impacts` (kinematics through the head model the surrogate was trained with:
+    `_head_model_of`) or of every strain field of `strain`, with one table. With the FE brain, the voxels in
+    an element that inverted are written as <name>/excluded.nii.gz and counted (n_excluded).
 
     Args:
         model_dir: surrogate checkpoint (DIR/surrogate/model of a run).
@@ -88,7 +130,6 @@ def predict(
         ValueError, FileNotFoundError: naming the file: unreadable or inconsistent input, an
             incompatible checkpoint.
     """
-    from axojax.headmodel import ReducedHeadModel
     from axojax.kinematics import impact_files, load_impact_set
     from axojax.surrogate import OutOfDistributionWarning, load_surrogate
     from axojax.wholebrain import (
@@ -135,23 +176,31 @@ def predict(
     read_s = time.perf_counter() - t_read
     one = single_folder and len(jobs) == 1
     figures = one if figures is None else figures
-    head = ReducedHeadModel()
+    head = _head_model_of(meta)
     regions = coordinate_regions(brain)  # the summary's default regions, built once
     tract_idx = tract_index(brain)  # where the AFQ tracts lie on the brain, built once
     # impacts: one fused program each, the brain chunked once, the next impact dispatched before this one
     # is collected (two programs side by side on the two cores)
-    results = (
-        whole_brain_many(
+    fe = hasattr(head, "inverted_points")  # the FE brain: one solve per impact, flags, then the surrogate
+    excluded: dict[str, Any] = {}
+    results = None
+    if impacts is not None and fe:
+        results = _fe_maps(model, head, (item for _, item, _ in jobs), brain)
+    elif impacts is not None:
+        results = whole_brain_many(
             model, head, (item for _, item, _ in jobs), brain, chunks=voxel_chunks(brain, FUSED_CHUNK_VOXELS)
         )
-        if impacts is not None
-        else None
-    )
 
     def write(name: str, folder: Path, item: Any, res, extra: dict[str, Any]) -> dict[str, Any]:
         """Maps, summary.json and the table row of one impact (in the writer thread unless figures)."""
         t_write = time.perf_counter()
         paths = write_maps(folder, brain, res.values)
+        flags = excluded.get(name)
+        if flags is not None:
+            extra["n_excluded"] = int(flags.sum())
+            if flags.any():
+                write_maps(folder, brain, flags[:, None].astype("float32"), names=("excluded",))
+                log(f"{name}: {int(flags.sum())} voxels lie in an FE element that inverted (excluded.nii.gz)")
         summ = summary(res.values, brain, ood=res.ood, regions=regions)
         summ["tracts"], shown, notes = brain_results(  # per-tract results; figures + index.html if asked
             res.values,
@@ -197,6 +246,8 @@ def predict(
                 else:
                     assert results is not None  # impacts, not strain files
                     res = next(results)
+                    if fe:
+                        res, excluded[name] = res
             for w in caught:
                 if issubclass(w.category, (OutOfDistributionWarning, RuntimeWarning)):
                     log(f"warning: {name}: {w.message}")

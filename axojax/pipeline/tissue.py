@@ -166,7 +166,8 @@ def strain_function(
 ) -> tuple[Callable[[Any, Any], Any], dict[str, Path], Callable[[Any, Any], Any] | None]:
     """The run's `(impact, coords_mm) -> E (V, T, 3, 3)`, the strain files it reads by impact name, and
     (FE with `inverted_elements` "exclude", else None) `(impact, coords_mm) -> flags (V,)` of the points
-    in an element that inverted in the impact's solve (`FEHeadModel.inverted_points`)."""
+    in an element that inverted in the impact's solve (`FEHeadModel.inverted_points`); the strain of a
+    flagged point is returned as 0 (an inverted element's strain is not the brain's and can exceed 1)."""
     import jax.numpy as jnp
 
     from axojax.headmodel import strain_from_motion
@@ -176,6 +177,7 @@ def strain_function(
     voxel_mm = float(max(brain.voxel_size_mm))
     fields: dict[str, Any] = {}
     solved: dict[str, Any] = {}
+    flags = config.tissue_model == "fe" and config.inverted_elements == "exclude"
 
     def motion_of(impact):
         if impact.name not in solved:  # one solve per impact: the store asks chunk by chunk per impact
@@ -186,7 +188,10 @@ def strain_function(
     def strain_fn(impact, coords_mm):
         path = files.get(impact.name)
         if path is None:
-            return strain_from_motion(model, motion_of(impact), coords_mm)
+            e = strain_from_motion(model, motion_of(impact), coords_mm)
+            if flags:  # an inverted element's strain is not the brain's (it can pass 100 %): stored as 0
+                e = jnp.where(excluded_fn(impact, coords_mm)[:, None, None, None], 0.0, e)
+            return e
         if impact.name not in fields:  # one file at a time: the store asks chunk by chunk per impact
             fields.clear()
             fields[impact.name] = load_strain_file(path)
@@ -196,5 +201,4 @@ def strain_function(
     def excluded_fn(impact, coords_mm):
         return model.inverted_points(motion_of(impact), jnp.asarray(coords_mm))
 
-    flags = config.tissue_model == "fe" and config.inverted_elements == "exclude"
     return strain_fn, files, (excluded_fn if flags else None)

@@ -65,7 +65,10 @@ def test_the_fe_tissue_model_of_a_run():
     assert isinstance(model, axojax.headmodel.FEHeadModel) and model.mesh.element_size_mm == 6.0
     assert not model.allow_inverted  # "stop": the solve stops at the first inverted element
     assert head_model_for(RunConfig(tissue_model="fe", element_size_mm=6.0)).allow_inverted  # "exclude"
-    assert isinstance(head_model_for(RunConfig()), ReducedHeadModel)
+    assert isinstance(head_model_for(RunConfig(tissue_model="reduced")), ReducedHeadModel)
+    default = RunConfig()  # the default run: the FE brain at 6 mm, excluding inverted elements
+    assert (default.tissue_model, default.element_size_mm, default.inverted_elements) == ("fe", 6.0, "exclude")
+    assert RunConfig.preset_config("tiny").tissue_model == "reduced"  # the tests' runs
 
 
 class _FlaggingModel(eqx.Module):
@@ -76,7 +79,8 @@ class _FlaggingModel(eqx.Module):
 
 
 def test_fe_exclude_flags_the_points_of_the_solved_motion(monkeypatch):
-    """With tissue.inverted = 'exclude' the run's flags come from the same (cached) solve as its strain."""
+    """With tissue.inverted = 'exclude' the run's flags come from the same (cached) solve as its strain, and a
+    flagged point's strain (an inverted element's, which can pass 100 %) is stored as 0."""
     import axojax.pipeline.tissue as tissue
 
     solves = []
@@ -87,15 +91,16 @@ def test_fe_exclude_flags_the_points_of_the_solved_motion(monkeypatch):
 
     monkeypatch.setattr(tissue, "head_model_for", lambda config: _FlaggingModel())
     monkeypatch.setattr(tissue, "solve_impact", solve)
-    zero_strain = lambda m, u, c: jnp.zeros((c.shape[0], 3, 3, 3))  # noqa: E731
-    monkeypatch.setattr(axojax.headmodel, "strain_from_motion", zero_strain)
+    unit_strain = lambda m, u, c: jnp.full((c.shape[0], 3, 3, 3), 0.01)  # noqa: E731
+    monkeypatch.setattr(axojax.headmodel, "strain_from_motion", unit_strain)
     imp = half_sine_pulse(3000.0, 10.0, (0.0, 0.0, 1.0), window_ms=3.0, name="hit")
     coords = jnp.asarray([[-1.0, 0.0, 0.0], [2.0, 0.0, 0.0]])
     t_s = np.asarray(imp.t_s)
     brain = SimpleNamespace(voxel_size_mm=(2.0, 2.0, 2.0))
     strain_fn, _, excluded_fn = tissue.strain_function(RunConfig(tissue_model="fe"), ["hit"], brain, t_s)
-    assert strain_fn(imp, coords).shape == (2, 3, 3, 3)
+    e = np.asarray(strain_fn(imp, coords))
+    assert e.shape == (2, 3, 3, 3) and np.all(e[0] == 0.01) and np.all(e[1] == 0.0)  # flagged: stored as 0
     np.testing.assert_array_equal(np.asarray(excluded_fn(imp, coords)), [False, True])
     assert solves == ["hit"]  # one solve for the strain and the flags
-    for config in (RunConfig(tissue_model="fe", inverted_elements="stop"), RunConfig()):
+    for config in (RunConfig(tissue_model="fe", inverted_elements="stop"), RunConfig(tissue_model="reduced")):
         assert tissue.strain_function(config, ["hit"], brain, t_s)[2] is None
