@@ -67,7 +67,11 @@ def test_the_fe_tissue_model_of_a_run():
     assert head_model_for(RunConfig(tissue_model="fe", element_size_mm=6.0)).allow_inverted  # "exclude"
     assert isinstance(head_model_for(RunConfig(tissue_model="reduced")), ReducedHeadModel)
     default = RunConfig()  # the default run: the FE brain at 6 mm, excluding inverted elements
-    assert (default.tissue_model, default.element_size_mm, default.inverted_elements) == ("fe", 6.0, "exclude")
+    assert (default.tissue_model, default.element_size_mm, default.inverted_elements) == (
+        "fe",
+        6.0,
+        "exclude",
+    )
     assert RunConfig.preset_config("tiny").tissue_model == "reduced"  # the tests' runs
 
 
