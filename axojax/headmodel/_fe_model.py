@@ -687,11 +687,9 @@ class FEHeadModel(AbstractHeadModel):
         t = self.mesh.sas_thickness_mm
         return None if t is None else self.material.interface(t, dtype)
 
-    def inverted_points(
-        self, motion: Float[Array, "time 3 nx1 ny1 nz1"], coords_mm: Float[Array, "vox 3"]
-    ) -> Bool[Array, " vox"]:
-        """Which brain points (MNI RAS, mm) lie in an element that inverted (a corner Jacobian <= 0) at any
-        sample of `motion`: the points whose strain is not the brain's in a solve with `allow_inverted`."""
+    @eqx.filter_jit
+    def inverted_cells(self, motion: Float[Array, "time 3 nx1 ny1 nz1"]) -> Bool[Array, "nx ny nz"]:
+        """Which cells inverted (a corner Jacobian <= 0) at any sample of `motion`."""
         offset = self.mesh.node_offset_mm
         deform = fe.deformable_mask(self.mesh.labels).astype(motion.dtype)
 
@@ -701,7 +699,22 @@ class FEHeadModel(AbstractHeadModel):
 
         init = jnp.full(self.mesh.grid_shape, jnp.inf, motion.dtype)
         jac, _ = jax.lax.scan(worst, init, motion)
-        return point_cell_values(self.mesh, jac <= 0.0, coords_mm.astype(motion.dtype))
+        return jac <= 0.0
+
+    @eqx.filter_jit
+    def points_in_cells(
+        self, cells: Bool[Array, "nx ny nz"], coords_mm: Float[Array, "vox 3"]
+    ) -> Bool[Array, " vox"]:
+        """A per-cell flag (e.g. `inverted_cells`) at brain points (MNI RAS, mm), read from the cell whose
+        strain each point takes (`strain_at_points`: its own, or the brain tissue beside it)."""
+        return point_cell_values(self.mesh, cells, coords_mm)
+
+    def inverted_points(
+        self, motion: Float[Array, "time 3 nx1 ny1 nz1"], coords_mm: Float[Array, "vox 3"]
+    ) -> Bool[Array, " vox"]:
+        """Which brain points (MNI RAS, mm) lie in an element that inverted (a corner Jacobian <= 0) at any
+        sample of `motion`: the points whose strain is not the brain's in a solve with `allow_inverted`."""
+        return self.points_in_cells(self.inverted_cells(motion), coords_mm.astype(motion.dtype))
 
     def strain_from_motion(
         self, motion: Float[Array, "time 3 nx1 ny1 nz1"], coords_mm: Float[Array, "vox 3"]

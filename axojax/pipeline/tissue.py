@@ -166,7 +166,7 @@ def strain_function(
 ) -> tuple[Callable[[Any, Any], Any], dict[str, Path], Callable[[Any, Any], Any] | None]:
     """The run's `(impact, coords_mm) -> E (V, T, 3, 3)`, the strain files it reads by impact name, and
     (FE with `inverted_elements` "exclude", else None) `(impact, coords_mm) -> flags (V,)` of the points
-    in an element that inverted in the impact's solve (`FEHeadModel.inverted_points`); the strain of a
+    in an element that inverted in the impact's solve (`FEHeadModel.inverted_cells`); the strain of a
     flagged point is returned as 0 (an inverted element's strain is not the brain's and can exceed 1)."""
     import jax.numpy as jnp
 
@@ -177,6 +177,7 @@ def strain_function(
     voxel_mm = float(max(brain.voxel_size_mm))
     fields: dict[str, Any] = {}
     solved: dict[str, Any] = {}
+    inverted: dict[str, Any] = {}  # the cells that inverted in the cached solve
     flags = config.tissue_model == "fe" and config.inverted_elements == "exclude"
 
     def motion_of(impact):
@@ -199,6 +200,9 @@ def strain_function(
         return jnp.asarray(e, jnp.float32)
 
     def excluded_fn(impact, coords_mm):
-        return model.inverted_points(motion_of(impact), jnp.asarray(coords_mm))
+        if impact.name not in inverted:  # one scan of the solve per impact
+            inverted.clear()
+            inverted[impact.name] = model.inverted_cells(motion_of(impact))
+        return model.points_in_cells(inverted[impact.name], jnp.asarray(coords_mm, jnp.float32))
 
     return strain_fn, files, (excluded_fn if flags else None)

@@ -78,7 +78,10 @@ def test_the_fe_tissue_model_of_a_run():
 class _FlaggingModel(eqx.Module):
     """Stands in for an FE brain whose solve inverted the elements under x > 0."""
 
-    def inverted_points(self, motion, coords_mm):
+    def inverted_cells(self, motion):
+        return jnp.ones((2, 2, 2), bool)
+
+    def points_in_cells(self, cells, coords_mm):
         return coords_mm[:, 0] > 0.0
 
 
