@@ -1,5 +1,6 @@
 """Figures of docs/wholebrain.md and the README: the held-out impact of a finished `axojax run`, mapped again
-on the default brain (AFQ tract fibers + synthetic field) with the run's surrogate, drawn by
+on the default brain (AFQ tract fibers + synthetic field) with the run's surrogate (profiles from the reduced
+head model, or, for an FE or imported-strain run, from the run's profile store), drawn by
 `axojax.wholebrain.results.brain_results` (figures on the MNI T1, tract summary and profiles, viewer page).
 
     python experiments/wholebrain_figures.py RUN_DIR [--out docs/figures] [--work /tmp/axojax_figures]
@@ -22,11 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from axojax.brain import default_brain
+from axojax.fiberstrain import ProfileDataset
 from axojax.headmodel import ReducedHeadModel
 from axojax.pipeline.config import RunConfig
 from axojax.pipeline.impacts import study_impacts
 from axojax.surrogate import load_surrogate
-from axojax.wholebrain import whole_brain
+from axojax.wholebrain import predict_maps, whole_brain
 from axojax.wholebrain.results import brain_results
 
 
@@ -45,7 +47,11 @@ def main() -> None:
     held = json.loads((args.run / "metrics.json").read_text())["maps"]["impact"]
     model, _ = load_surrogate(args.run / "surrogate" / "model")
     brain = default_brain(config.resolution_mm)
-    res = whole_brain(model, ReducedHeadModel(), impacts[held], brain, warn=False)
+    if config.tissue_model == "reduced":
+        res = whole_brain(model, ReducedHeadModel(), impacts[held], brain, warn=False)
+    else:  # FE or imported strain: the run's own profiles (FE: voxels in inverted elements stored as 0)
+        store = ProfileDataset.open(args.run / "profiles")
+        res = predict_maps(model, store.read_impact(held), name=held, warn=False)
     t = time.perf_counter()
     tracts, files, notes = brain_results(
         res.values,

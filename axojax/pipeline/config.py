@@ -152,7 +152,7 @@ class RunConfig:
 
     @classmethod
     def preset_config(cls, name: str, **overrides: Any) -> RunConfig:
-        """`default` (about 10 min on a 2-core CPU), `paper` (the study's scale: 45 + 1 impacts,
+        """`default` (about 8 min on a 2-core CPU), `paper` (the study's scale: 45 + 1 impacts,
         N = 2,000, learning curve to 4,000 with 5 folds, 75 worst-case) or `tiny` (tests)."""
         if name == "default":
             base = cls()
