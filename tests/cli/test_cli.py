@@ -51,6 +51,34 @@ def test_run_writes_maps_metrics_and_figures(tiny_run):
     assert metrics["timings"]["total_s"] > 0
 
 
+def test_maps_mark_the_voxels_in_inverted_fe_elements(tiny_run, tmp_path):
+    """The maps stage with a store's excluded flags (voxels in an FE element that inverted): the maps are
+    written as before, plus excluded.nii.gz (1 at the flagged voxels) and the count in the report."""
+    from axojax.fiberstrain import ProfileDataset
+    from axojax.pipeline.maps import stage_maps
+    from axojax.surrogate import load_surrogate
+
+    out, _ = tiny_run
+    brain = default_brain(6.0)
+    model, _ = load_surrogate(out / "surrogate" / "model")
+    store = ProfileDataset.open(out / "profiles")
+    held = store.impact_names[-1]
+    imp = synthetic_impact_list(RunConfig.preset_config("tiny"))[held]
+    profiles = np.asarray(store.read_impact(held))
+    flags = np.zeros(brain.n_voxels, bool)
+    flags[::97] = True
+    kw = dict(profiles=profiles, figure=tmp_path / "slices.png")
+    plain = stage_maps(tmp_path, model, imp, brain, folder=tmp_path / "plain", **kw)
+    marked = stage_maps(tmp_path, model, imp, brain, folder=tmp_path / "marked", excluded=flags, **kw)
+    assert plain["n_excluded"] == 0 and not (tmp_path / "plain" / "excluded.nii.gz").exists()
+    assert marked["n_excluded"] == int(flags.sum()) > 0
+    mask = np.asarray(nib.load(tmp_path / "marked" / "excluded.nii.gz").dataobj)
+    np.testing.assert_array_equal(mask[np.asarray(brain.mask)], flags.astype(mask.dtype))
+    for name in OUTPUT_NAMES:  # the outputs themselves are unchanged
+        a = np.asarray(nib.load(tmp_path / "plain" / f"{name}.nii.gz").dataobj)
+        np.testing.assert_array_equal(a, np.asarray(nib.load(tmp_path / "marked" / f"{name}.nii.gz").dataobj))
+
+
 def test_amplitude_variants_are_simulated_and_trained_on(tiny_run):
     from axojax.axon import AxonParams, simulate
     from axojax.campaign import load_campaign
