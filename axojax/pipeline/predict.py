@@ -54,19 +54,29 @@ def _head_model_of(meta: dict[str, Any]):
 
 def _fe_maps(model, head, impacts, brain, chunk_voxels: int = 8192):
     """(`WholeBrainResult`, excluded flags (V,)) of each FE impact: one solve, the flags of the voxels in an
-    element that inverted (`FEHeadModel.inverted_points`), profiles with the flagged ones set to 0 (as the
-    run's store holds them: an inverted element's strain is not the brain's), surrogate."""
+    element that inverted (`FEHeadModel.inverted_points`), profiles by voxel chunk with the flagged ones
+    set to 0 (as the run's store holds them: an inverted element's strain is not the brain's), surrogate."""
+    import equinox as eqx
     import jax.numpy as jnp
     import numpy as np
 
-    from axojax.wholebrain import impact_profiles, predict_maps
+    from axojax.wholebrain import predict_maps
+    from axojax.wholebrain._profiles import chunk_fiber_strain
 
-    coords = jnp.asarray(brain.coords_mm, jnp.float32)
+    profiles_of = eqx.filter_jit(chunk_fiber_strain)
+    coords = np.asarray(brain.coords_mm, np.float32)
+    dirs, weights = np.asarray(brain.fiber_dir, np.float32), np.asarray(brain.fiber_weight, np.float32)
     for impact in impacts:
         u = head.motion(jnp.asarray(impact.t_s), jnp.asarray(impact.ang_acc_rad_s2))
-        flags = np.asarray(head.inverted_points(u, coords))
-        profiles = impact_profiles(head, impact, brain, chunk_voxels=chunk_voxels, solved=u, excluded=flags)
-        yield predict_maps(model, np.asarray(profiles), name=impact.name), flags
+        flags = np.asarray(head.inverted_points(u, jnp.asarray(coords)))
+        parts = [
+            np.asarray(
+                profiles_of(head, u, *(jnp.asarray(a[i : i + chunk_voxels]) for a in (coords, dirs, weights)))
+            )
+            for i in range(0, coords.shape[0], chunk_voxels)  # chunks of voxels, each vectorised
+        ]
+        profiles = np.where(flags[:, None], 0.0, np.concatenate(parts)).astype(np.float32)
+        yield predict_maps(model, profiles, name=impact.name), flags
 
 
 def _row(name: str, res, summ: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

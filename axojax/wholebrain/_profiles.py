@@ -16,7 +16,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Bool, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._units import MAX_PLAUSIBLE_STRAIN
 from ..brain import Brain
@@ -190,8 +190,6 @@ def impact_profiles(
     *,
     t_s: Float[ArrayLike, " time"] | None = None,
     chunk_voxels: int = DEFAULT_CHUNK_VOXELS,
-    solved=None,
-    excluded: Bool[ArrayLike, " vox"] | None = None,
 ) -> Float[Array, "vox time"]:
     """Fiber strain profiles of every white-matter voxel of `brain` for one impact, in memory.
 
@@ -210,9 +208,6 @@ def impact_profiles(
             `axojax.kinematics.resample_impact`).
         chunk_voxels: voxels per compiled chunk (memory ~ chunk_voxels x T x 9 strain values); the chunk is
             `min(chunk_voxels, V)`, so one compile per brain size below `chunk_voxels`.
-        solved: the head model's solve of this impact on that grid (`motion`), if already at hand.
-        excluded: voxels (V,) whose profile is set to 0 before the checks (e.g. `FEHeadModel.inverted_points`:
-            an inverted element's strain is not the brain's and may pass |eps| = 1).
 
     Returns:
         Green-Lagrange fiber strain profiles eps_f (V, T) [-], float32, voxels in the brain's order
@@ -236,8 +231,7 @@ def impact_profiles(
     coords = np.asarray(brain.coords_mm)[idx]
     dirs = np.asarray(brain.fiber_dir)[idx]
     weights = np.asarray(brain.fiber_weight)[idx]
-    if solved is None:
-        solved = motion(head_model, t, acc)  # one solve per impact, whatever the number of voxel chunks
+    solved = motion(head_model, t, acc)  # one solve per impact, whatever the number of voxel chunks
     parts = []
     for s in range(0, n_chunks * chunk, chunk):  # fixed-size voxel chunks, vectorised inside
         sl = slice(s, s + chunk)
@@ -247,8 +241,6 @@ def impact_profiles(
             )
         )
     profiles = jnp.concatenate(parts, axis=0)[:n] if n_chunks > 1 else parts[0][:n]
-    if excluded is not None:
-        profiles = jnp.where(jnp.asarray(excluded, bool)[:, None], 0.0, profiles).astype(profiles.dtype)
     finite, peak = _profile_checks(profiles)
     _raise_on_bad_profiles(impact.name, finite, peak)
     return profiles

@@ -43,20 +43,6 @@ def test_chunk_size_and_time_grid(small_brain, impact):
     np.testing.assert_allclose(head, ref[:, :15], atol=1e-7)
 
 
-def test_a_given_solve_and_excluded_voxels(small_brain, impact):
-    """`solved` skips the solve (same numbers); `excluded` voxels come back as 0, the others unchanged."""
-    model = ReducedHeadModel()
-    ref = np.asarray(impact_profiles(model, impact, small_brain, chunk_voxels=CHUNK))
-    u = model.motion(impact.t_s, impact.ang_acc_rad_s2)
-    flags = np.arange(small_brain.n_voxels) % 5 == 0
-    got = np.asarray(
-        impact_profiles(model, impact, small_brain, chunk_voxels=CHUNK, solved=u, excluded=flags)
-    )
-    assert np.abs(ref[flags]).max() > 0
-    np.testing.assert_array_equal(got[flags], 0.0)
-    np.testing.assert_allclose(got[~flags], ref[~flags], rtol=1e-6, atol=1e-9)
-
-
 def test_errors(small_brain, impact):
     batch = jax.tree.map(lambda a: jnp.stack([a, a]), impact)
     with pytest.raises(ValueError, match="single impact"):
