@@ -11,6 +11,18 @@ import numpy as np
 from ._files import log
 
 
+def write_excluded_map(folder: Path, brain, excluded, label: str) -> dict[str, Path]:
+    """folder/excluded.nii.gz: 1 at the voxels (flags (V,)) in an FE element that inverted, and a log line."""
+    from axojax.wholebrain import write_maps
+
+    paths = write_maps(folder, brain, np.asarray(excluded, np.float32)[:, None], names=("excluded",))
+    log(
+        f"{label}: {int(np.sum(excluded))} of {brain.n_voxels} voxels lie in an FE element that inverted "
+        f"({paths['excluded']}); their values are not the brain's"
+    )
+    return paths
+
+
 def _timing(res) -> dict[str, Any]:
     """Timings of a `WholeBrainResult` [s]: the total, and its split where the profiles were timed apart."""
     out: dict[str, Any] = {"compute_s": res.compute_s, "fused": res.fused}
@@ -76,12 +88,7 @@ def stage_maps(
     paths = write_maps(folder, brain, res.values)
     n_excluded = 0 if excluded is None else int(np.sum(excluded))
     if n_excluded:
-        flags = np.asarray(excluded, np.float32)[:, None]
-        paths.update(write_maps(folder, brain, flags, names=("excluded",)))
-        log(
-            f"maps: {n_excluded} of {brain.n_voxels} voxels lie in an FE element that inverted "
-            f"({folder / 'excluded.nii.gz'}); their values are not the brain's"
-        )
+        paths.update(write_excluded_map(folder, brain, excluded, "maps"))
     report = {
         "impact": name,
         "files": {k: str(v) for k, v in paths.items()},

@@ -146,6 +146,7 @@ def predict(
     from axojax.wholebrain.results import brain_results
 
     from .impacts import prepare_impacts
+    from .maps import write_excluded_map
     from .tissue import load_strain_file
 
     if (impacts is None) == (strain is None):
@@ -199,8 +200,7 @@ def predict(
         if flags is not None:
             extra["n_excluded"] = int(flags.sum())
             if flags.any():
-                write_maps(folder, brain, flags[:, None].astype("float32"), names=("excluded",))
-                log(f"{name}: {int(flags.sum())} voxels lie in an FE element that inverted (excluded.nii.gz)")
+                write_excluded_map(folder, brain, flags, name)
         summ = summary(res.values, brain, ood=res.ood, regions=regions)
         summ["tracts"], shown, notes = brain_results(  # per-tract results; figures + index.html if asked
             res.values,
