@@ -4,7 +4,9 @@ to CSF, the falx or the skull) (docs/fe.md, "The FE brain as the default tissue 
 
 Voxels in an element that inverted are left out (as `axojax run` does).
 
-    python experiments/fe_tail.py --impacts train_014,held_out_020 --layer-kpa 0.5,1.5,5
+    python experiments/fe_tail.py --impacts train_014,held_out_020 --layer-kpa 0.5,1.5,5 --surface staircase
+    python experiments/fe_tail.py --impacts held_out_020 --bulk-mpa 2.19,21.9,219 --surface staircase
+    python experiments/fe_tail.py --impacts train_006,train_014,train_016,held_out_020 --falx anchored,hanging
 """
 
 from __future__ import annotations
@@ -56,7 +58,10 @@ def neighbours(model, coords):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--impacts", default="train_014,held_out_020")
-    ap.add_argument("--layer-kpa", default="0.5,1.5,5")
+    ap.add_argument("--layer-kpa", default="0.5", help="the layer's shear moduli [kPa]")
+    ap.add_argument("--bulk-mpa", default="2.19", help="brain bulk moduli [MPa] (the layer's k_n scales too)")
+    ap.add_argument("--surface", default="staircase,smooth", help="FEHeadModel(surface=) values")
+    ap.add_argument("--falx", default="anchored", help="FEHeadModel(falx=) values")
     ap.add_argument("--element-size", type=float, default=6.0)
     args = ap.parse_args()
     config = RunConfig()
@@ -64,22 +69,35 @@ def main() -> None:
     brain = load_run_brain(config)
     coords = np.asarray(brain.coords_mm, np.float32)
     q = lambda a: "/".join(f"{x:.3f}" for x in (np.percentile(a, 95), np.percentile(a, 99), a.max()))  # noqa: E731
+    variants = [
+        (float(g), float(k), surface, falx)
+        for g in args.layer_kpa.split(",")
+        for k in args.bulk_mpa.split(",")
+        for surface in args.surface.split(",")
+        for falx in args.falx.split(",")
+    ]
     for name in args.impacts.split(","):
-        for g in (float(x) for x in args.layer_kpa.split(",")):
+        for g, k, surface, falx in variants:
             model = FEHeadModel(
-                element_size_mm=args.element_size, allow_inverted=True, material=FEMaterial(sas_shear_kpa=g)
+                element_size_mm=args.element_size,
+                allow_inverted=True,
+                material=FEMaterial(sas_shear_kpa=g, bulk_modulus_mpa=k),
+                surface=surface,
+                falx=falx,
             )
             u = motion(model, impacts[name].t_s, impacts[name].ang_acc_rad_s2)
             bad = np.asarray(model.inverted_points(u, jnp.asarray(coords)))
             mps, fib = (a[~bad] for a in peaks(model, u, brain))
             hot = mps > 2.0 * np.percentile(mps, 95)
             near = neighbours(model, coords[~bad][hot]).mean(axis=0) if hot.any() else np.zeros(3)
+            top = coords[~bad][np.argsort(mps)[::-1][:3]].astype(int).tolist()
             print(
-                f"{name:13s} layer {g:4.1f} kPa: {int(bad.sum()):3d} voxels in inverted elements; "
+                f"{name:13s} layer {g:g} kPa, K {k:g} MPa, {surface}, falx {falx}: "
+                f"{int(bad.sum())} voxels in inverted elements; "
                 f"WM peak MPS p95/p99/max {q(mps)} (max/p95 {mps.max() / np.percentile(mps, 95):.2f}); "
                 f"fiber {q(fib)} (max/p95 {fib.max() / np.percentile(fib, 95):.2f}); "
                 f"{int(hot.sum())} voxels above 2 p95 MPS, next to CSF / falx / skull "
-                f"{near[0]:.2f} / {near[1]:.2f} / {near[2]:.2f}",
+                f"{near[0]:.2f} / {near[1]:.2f} / {near[2]:.2f}; hottest at {top} mm",
                 flush=True,
             )
     base = neighbours(FEHeadModel(element_size_mm=args.element_size), coords).mean(axis=0)

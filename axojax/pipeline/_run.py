@@ -112,6 +112,11 @@ def run(
         },
         "tissue": {
             "model": config.tissue_model,
+            **(
+                {"element_size_mm": config.element_size_mm, "surface": config.fe_surface}
+                if config.tissue_model == "fe"
+                else {}
+            ),
             # voxels whose profile the store excludes (in an FE element that inverted), by impact
             "excluded_voxels": {
                 name: int(n) for name in dataset.impact_names if (n := dataset.excluded(name).sum())

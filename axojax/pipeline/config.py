@@ -88,6 +88,9 @@ class RunConfig:
             "fe" (`axojax.headmodel.FEHeadModel`) or "import" (one strain file per impact).
         element_size_mm: element size of the FE head model [mm] (6 mm for a run on a CPU; `FEHeadModel()`
             itself defaults to 4 mm).
+        fe_surface: "fe": the brain's surface against the skull: "smooth" (its boundary nodes on the
+            smooth skull surface the brain slides along) or "staircase" (the voxel mesh as built); see
+            `FEHeadModel(surface=)`.
         inverted_elements: "fe": what a solve in which an element inverts does: "exclude" (the solve
             finishes; the voxels in an inverted element are flagged in the profile store, left out of
             sampling and the worst-case set and marked in the maps) or "stop" (the run stops there).
@@ -137,6 +140,7 @@ class RunConfig:
     max_damage_loss_pct: float = 1.0
     tissue_model: str = "fe"
     element_size_mm: float = 6.0
+    fe_surface: str = "smooth"
     inverted_elements: str = "exclude"
     strain_files: str = ""
     strain_fallback: str = "none"
@@ -152,7 +156,7 @@ class RunConfig:
 
     @classmethod
     def preset_config(cls, name: str, **overrides: Any) -> RunConfig:
-        """`default` (about 8 min on a 2-core CPU), `paper` (the study's scale: 45 + 1 impacts,
+        """`default` (about 16 min on a 2-core CPU), `paper` (the study's scale: 45 + 1 impacts,
         N = 2,000, learning curve to 4,000 with 5 folds, 75 worst-case) or `tiny` (tests)."""
         if name == "default":
             base = cls()
@@ -207,6 +211,7 @@ class RunConfig:
             "map_impacts": ("held_out", "all"),
             "strain_fallback": ("none", "reduced"),
             "inverted_elements": ("exclude", "stop"),
+            "fe_surface": ("smooth", "staircase"),
             "fibers_convention": ("fsl", "voxel", "world"),
         }
         for name, allowed in choices.items():
@@ -308,6 +313,7 @@ SECTIONS: dict[str, dict[str, str]] = {
     "tissue": {
         "model": "tissue_model",
         "element_size_mm": "element_size_mm",
+        "surface": "fe_surface",
         "inverted": "inverted_elements",
         "strain": "strain_files",
         "fallback": "strain_fallback",
@@ -511,7 +517,8 @@ max_damage_loss_pct = 1.0   # DAMAGE a window may lose against the full record
 
 [tissue]
 # model = "fe"                # fe (the FE brain) | reduced | import (the tiny preset: reduced)
-element_size_mm = 6.0       # fe: element size (6 mm: ~7 s per impact on 2 CPU cores; 4 mm: ~28 s)
+element_size_mm = 6.0       # fe: element size (6 mm: ~19 s per impact on 2 CPU cores, smooth surface)
+surface = "smooth"          # fe: brain surface on the smooth skull surface | staircase (the voxel mesh)
 inverted = "exclude"        # fe: a solve in which an element inverts: exclude (finish; its voxels are
                             # flagged, left out of sampling, marked in the maps) | stop
 strain = ""                 # import: one file per impact, e.g. "strain/{name}.nii.gz" ({name},

@@ -20,8 +20,8 @@ def head_model_for(config: RunConfig):
     """The `axojax.headmodel.AbstractHeadModel` of `config.tissue_model`.
 
     "reduced" and "import" (for impacts without a strain file when `strain_fallback` is "reduced")
-    give `ReducedHeadModel()`; "fe" gives `FEHeadModel(element_size_mm=config.element_size_mm)`,
-    with `allow_inverted` when `config.inverted_elements` is "exclude".
+    give `ReducedHeadModel()`; "fe" gives `FEHeadModel(element_size_mm=config.element_size_mm,
+    surface=config.fe_surface)`, with `allow_inverted` when `config.inverted_elements` is "exclude".
 
     Raises:
         ValueError: "fe" in a version without `axojax.headmodel.FEHeadModel`.
@@ -35,7 +35,9 @@ def head_model_for(config: RunConfig):
                 "use tissue.model = 'reduced' or 'import'"
             ) from err
         return FEHeadModel(
-            element_size_mm=config.element_size_mm, allow_inverted=config.inverted_elements == "exclude"
+            element_size_mm=config.element_size_mm,
+            allow_inverted=config.inverted_elements == "exclude",
+            surface=config.fe_surface,
         )
     from axojax.headmodel import ReducedHeadModel
 

@@ -135,6 +135,7 @@ def stage_fit(out: Path, config: RunConfig, train_set, dt_s: float, n_variants: 
         },
         "tissue_model": config.tissue_model,
         "element_size_mm": config.element_size_mm,
+        "fe_surface": config.fe_surface,
     }
     info = {
         "n_train": int(x.shape[0]),

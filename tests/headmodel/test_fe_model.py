@@ -179,6 +179,16 @@ def test_smoothed_mesh_model(model):
     assert abs(np.median(got) / np.median(ref) - 1.0) < 0.3
     with pytest.raises(ValueError, match="subarachnoid"):
         smooth_mesh(model.mesh)
+    # FEHeadModel(surface="smooth") is the same mesh and model, built in one call
+    by_arg = FEHeadModel(layered, model.material, centre_mm=(0.0, 0.0, 0.0), surface="smooth")
+    assert (by_arg.surface, stair.surface) == ("smooth", "staircase")
+    np.testing.assert_array_equal(np.asarray(by_arg.mesh.node_offset_mm), np.asarray(mesh.node_offset_mm))
+    assert by_arg.substeps == smooth.substeps
+    np.testing.assert_allclose(np.asarray(peak_mps(by_arg, t, 1e-2 * a, pts)), got, rtol=1e-6)
+    with pytest.raises(ValueError, match="subarachnoid"):
+        FEHeadModel(model.mesh, model.material, surface="smooth")
+    with pytest.raises(ValueError, match='"staircase" or "smooth"'):
+        FEHeadModel(layered, model.material, surface="smoothed")
 
 
 def test_subarachnoid_layer_has_its_own_shear_modulus():

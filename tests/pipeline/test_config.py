@@ -100,3 +100,17 @@ def test_a_folder_from_before_the_study_keys_resumes(tmp_path):
     check_config(tmp_path, config)  # the keys it lacks hold their defaults: same run
     with pytest.raises(ValueError, match="tissue_model"):
         check_config(tmp_path, dataclasses.replace(config, tissue_model="import", strain_files="x"))
+
+
+def test_an_fe_folder_from_before_the_surface_key_is_a_staircase_run(tmp_path):
+    """An FE run folder written before `tissue.surface` ran on the staircase mesh: it resumes as such, and a
+    rerun with the (new default) smooth surface is refused instead of mixing two meshes in one store."""
+    config = RunConfig.preset_config("tiny", tissue_model="fe", element_size_mm=6.0)
+    old = {k: v for k, v in config.to_dict().items() if k != "fe_surface"}
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    check_config(tmp_path, dataclasses.replace(config, fe_surface="staircase"))
+    with pytest.raises(ValueError, match="fe_surface"):
+        check_config(tmp_path, config)
+    text = '[tissue]\nmodel = "fe"\nsurface = "staircase"\n'
+    assert config_from_dict(tomllib.loads(text), where="s.toml").fe_surface == "staircase"
+    assert RunConfig().fe_surface == "smooth"

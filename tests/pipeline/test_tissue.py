@@ -61,17 +61,25 @@ def test_a_stopped_solve_names_the_impact(monkeypatch):
 
 
 def test_the_fe_tissue_model_of_a_run():
-    model = head_model_for(RunConfig(tissue_model="fe", element_size_mm=6.0, inverted_elements="stop"))
+    model = head_model_for(
+        RunConfig(tissue_model="fe", element_size_mm=6.0, inverted_elements="stop", fe_surface="staircase")
+    )
     assert isinstance(model, axojax.headmodel.FEHeadModel) and model.mesh.element_size_mm == 6.0
     assert not model.allow_inverted  # "stop": the solve stops at the first inverted element
-    assert head_model_for(RunConfig(tissue_model="fe", element_size_mm=6.0)).allow_inverted  # "exclude"
+    assert model.surface == "staircase" and model.mesh.node_offset_mm is None
+    smooth = head_model_for(RunConfig(tissue_model="fe", element_size_mm=6.0))
+    assert smooth.allow_inverted  # "exclude"
+    assert smooth.surface == "smooth" and smooth.mesh.node_offset_mm is not None  # the default surface
     assert isinstance(head_model_for(RunConfig(tissue_model="reduced")), ReducedHeadModel)
     default = RunConfig()  # the default run: the FE brain at 6 mm, excluding inverted elements
-    assert (default.tissue_model, default.element_size_mm, default.inverted_elements) == (
+    assert (default.tissue_model, default.element_size_mm, default.inverted_elements, default.fe_surface) == (
         "fe",
         6.0,
         "exclude",
+        "smooth",
     )
+    with pytest.raises(ValueError, match="fe_surface"):
+        RunConfig(fe_surface="smoothed")
     assert RunConfig.preset_config("tiny").tissue_model == "reduced"  # the tests' runs
 
 
