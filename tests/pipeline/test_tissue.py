@@ -60,6 +60,17 @@ def test_a_stopped_solve_names_the_impact(monkeypatch):
         solve_impact(ReducedHeadModel(), imp)
 
 
+def test_the_run_passes_its_fe_settings_to_the_model(monkeypatch):
+    """The default run asks for the smooth surface and finishing solves with inverted elements (the smooth
+    mesh itself is tested in tests/headmodel/test_fe_model.py: building it on the MNI brain costs ~30 s)."""
+    seen = {}
+    monkeypatch.setattr(axojax.headmodel, "FEHeadModel", lambda **kw: seen.update(kw) or "fe")
+    assert head_model_for(RunConfig(tissue_model="fe")) == "fe"
+    assert seen == {"element_size_mm": 6.0, "allow_inverted": True, "surface": "smooth"}
+    head_model_for(RunConfig(tissue_model="fe", fe_surface="staircase", inverted_elements="stop"))
+    assert (seen["surface"], seen["allow_inverted"]) == ("staircase", False)
+
+
 def test_the_fe_tissue_model_of_a_run():
     model = head_model_for(
         RunConfig(tissue_model="fe", element_size_mm=6.0, inverted_elements="stop", fe_surface="staircase")
@@ -67,9 +78,6 @@ def test_the_fe_tissue_model_of_a_run():
     assert isinstance(model, axojax.headmodel.FEHeadModel) and model.mesh.element_size_mm == 6.0
     assert not model.allow_inverted  # "stop": the solve stops at the first inverted element
     assert model.surface == "staircase" and model.mesh.node_offset_mm is None
-    smooth = head_model_for(RunConfig(tissue_model="fe", element_size_mm=6.0))
-    assert smooth.allow_inverted  # "exclude"
-    assert smooth.surface == "smooth" and smooth.mesh.node_offset_mm is not None  # the default surface
     assert isinstance(head_model_for(RunConfig(tissue_model="reduced")), ReducedHeadModel)
     default = RunConfig()  # the default run: the FE brain at 6 mm, excluding inverted elements
     assert (default.tissue_model, default.element_size_mm, default.inverted_elements, default.fe_surface) == (
