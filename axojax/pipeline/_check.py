@@ -15,9 +15,9 @@ def check_config(out: Path, config: RunConfig) -> None:
     new = config.to_dict()
     if path.exists():
         # a key an older axojax did not write holds its default then (the same run): the tissue model
-        # became a key with "reduced" and 4 mm (the default became "fe" at 6 mm later, then a smooth
-        # surface: an older run's staircase); an FE run from
-        # before tissue.inverted stopped at its first inverted element, which "exclude" resumes past
+        # became a key with "reduced" and 4 mm (the default became "fe" at 6 mm later); an FE run from
+        # before tissue.surface ran on the staircase mesh; an FE run from before tissue.inverted stopped
+        # at its first inverted element, which "exclude" resumes past
         defaults = {
             **RunConfig().to_dict(),
             "tissue_model": "reduced",

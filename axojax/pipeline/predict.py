@@ -41,8 +41,8 @@ def _brain_of(meta: dict[str, Any], out: Path):
 def _head_model_of(meta: dict[str, Any]):
     """The head model the surrogate's training profiles came from (its metadata): `FEHeadModel` at the
     run's element size and surface, finishing solves in which elements invert (`tissue.inverted`
-    "exclude"; the voxels in them are flagged), for a run with tissue "fe"; else (reduced, imported strain, older checkpoints)
-    `ReducedHeadModel()`."""
+    "exclude"; the voxels in them are flagged), for a run with tissue "fe"; else (reduced, imported
+    strain, older checkpoints) `ReducedHeadModel()`."""
     if meta.get("tissue_model") == "fe":
         from axojax.headmodel import FEHeadModel
 
